@@ -1,0 +1,36 @@
+import type { DecodeError } from "../Errors.ts"
+import type { MarketEvent } from "../Events.ts"
+import type { Exchange } from "../Identity.ts"
+import type { RawFrame } from "../Recording.ts"
+
+/**
+ * The contract one venue implements. Normalization is pure domain code: no I/O,
+ * no clock (times come from the frames), so the live path, `marketflow normalize`
+ * and replay all run the very same code on the same frames.
+ *
+ * A Normalizer is stateful per connection: it keeps the books it maintains and
+ * the sequence numbers it has seen, so gaps and checksum failures are detected
+ * where the frames arrive, and reported as FeedStatus events (data, not logs).
+ */
+export interface NormalizeResult {
+  readonly events: ReadonlyArray<MarketEvent>
+  /** Frames (or parts of frames) that could not be decoded; each keeps its raw text. */
+  readonly errors: ReadonlyArray<DecodeError>
+  /**
+   * Native symbols whose book is invalid and needs a fresh snapshot (Binance: fetch
+   * the REST depth snapshot; Coinbase/Kraken: re-subscribe). The live layer acts on it.
+   */
+  readonly resync?: ReadonlyArray<string>
+}
+
+export interface Normalizer {
+  readonly exchange: Exchange
+  push(frame: RawFrame): NormalizeResult
+}
+
+export interface Venue {
+  readonly exchange: Exchange
+  readonly makeNormalizer: () => Normalizer
+}
+
+export const EMPTY_RESULT: NormalizeResult = { events: [], errors: [] }

@@ -1,0 +1,105 @@
+import type { Effect, Scope, Stream } from "effect"
+import { Context, Schema } from "effect"
+import type { TopicSpec } from "../domain/Topics.ts"
+
+/**
+ * The message bus port: Kafka/Redpanda in production, an in-memory partitioned
+ * log with the same semantics in tests and the embedded profile. Both layers
+ * pass one contract suite (test/bus/contract.ts).
+ */
+
+export interface OutgoingRecord {
+  readonly topic: string
+  /** Picks the partition with Kafka's murmur2 partitioner; null spreads records. */
+  readonly key: string | null
+  readonly value: Uint8Array
+  readonly headers?: Readonly<Record<string, string>>
+}
+
+export interface TopicPartition {
+  readonly topic: string
+  readonly partition: number
+}
+
+export interface Delivery extends TopicPartition {
+  readonly offset: number
+}
+
+export interface BusRecord extends TopicPartition {
+  readonly offset: number
+  readonly key: string | null
+  readonly value: Uint8Array
+  readonly headers: Readonly<Record<string, string>>
+  /** Broker/log append time, epoch ms. */
+  readonly timestamp: number
+}
+
+export interface PartitionLag extends TopicPartition {
+  /** Next offset the group will read (its committed offset); the log start when nothing was committed. */
+  readonly committed: number
+  /** Offset the next published record will get. */
+  readonly end: number
+  readonly lag: number
+}
+
+export const BusErrorReason = Schema.Literals([
+  "Connection", // broker unreachable, connection refused or lost
+  "Timeout", // no answer/acknowledgement within the configured time
+  "UnknownTopic",
+  "Rebalance", // a commit for partitions this member no longer owns
+  "Closed", // the client was used after it was closed
+  "Fatal", // the client cannot continue (e.g. fatal idempotent-producer error)
+  "InvalidArgument"
+])
+export type BusErrorReason = typeof BusErrorReason.Type
+
+export class BusError extends Schema.TaggedError<BusError>()("BusError", {
+  reason: BusErrorReason,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `bus ${this.reason}: ${this.detail}`
+  }
+  get retryable(): boolean {
+    return this.reason === "Connection" || this.reason === "Timeout" || this.reason === "Rebalance"
+  }
+}
+
+export interface ConsumerOptions {
+  readonly group: string
+  readonly topics: ReadonlyArray<string>
+  /** Most records in one emitted batch. */
+  readonly maxBatch?: number
+  /** Where a group with no committed offset starts: the log start (default) or its end. */
+  readonly startFrom?: "earliest" | "latest"
+  readonly clientId?: string
+}
+
+/** One member of a consumer group, alive for the Scope it was created in. */
+export interface Consumer {
+  /**
+   * Pull-based batches from the partitions this member owns. Nothing is fetched
+   * beyond what downstream pulls plus a bounded prefetch, so a slow stage slows
+   * the consumer instead of growing memory. Ordered per partition.
+   */
+  readonly batches: Stream.Stream<ReadonlyArray<BusRecord>, BusError>
+  /**
+   * Marks these records processed and commits, per partition, the offset after
+   * the highest one. Call it only once the records' effects are durable.
+   */
+  readonly commit: (records: ReadonlyArray<BusRecord>) => Effect.Effect<void, BusError>
+  readonly assignment: Effect.Effect<ReadonlyArray<TopicPartition>>
+}
+
+export class Bus extends Context.Service<
+  Bus,
+  {
+    /** Resolves once every record is acknowledged (acks=all on Kafka), in input order. */
+    readonly publish: (records: ReadonlyArray<OutgoingRecord>) => Effect.Effect<ReadonlyArray<Delivery>, BusError>
+    readonly consumer: (options: ConsumerOptions) => Effect.Effect<Consumer, BusError, Scope.Scope>
+    /** Idempotent: existing topics are left as they are. */
+    readonly createTopics: (specs: ReadonlyArray<TopicSpec>) => Effect.Effect<void, BusError>
+    readonly partitions: (topic: string) => Effect.Effect<number, BusError>
+    readonly lag: (group: string, topics: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<PartitionLag>, BusError>
+  }
+>()("marketflow/Bus") {}
