@@ -2,6 +2,7 @@ import type { DecodeError } from "../Errors.ts"
 import type { MarketEvent } from "../Events.ts"
 import type { Exchange } from "../Identity.ts"
 import type { RawFrame } from "../Recording.ts"
+import type { Instrument } from "./Instrument.ts"
 
 /**
  * The contract one venue implements. Normalization is pure domain code: no I/O,
@@ -28,9 +29,17 @@ export interface Normalizer {
   push(frame: RawFrame): NormalizeResult
 }
 
+/** Optional per-connection settings; every venue works with none of them. */
+export interface NormalizerOptions {
+  /** Reference data (exchangeInfo pairs, instrument precisions) when the caller has it. */
+  readonly instruments?: ReadonlyArray<Instrument>
+  /** Binance: the unit of wire times; `microsecond` when the URL carries `timeUnit=MICROSECOND`. */
+  readonly timeUnit?: "millisecond" | "microsecond"
+}
+
 export interface Venue {
   readonly exchange: Exchange
-  readonly makeNormalizer: () => Normalizer
+  readonly makeNormalizer: (options?: NormalizerOptions) => Normalizer
 }
 
 export const EMPTY_RESULT: NormalizeResult = { events: [], errors: [] }
