@@ -1,0 +1,521 @@
+import type { Scope } from "effect"
+import { Clock, Duration, Effect, Fiber, Stream } from "effect"
+import type { BusRecord, Consumer, ConsumerOptions, TopicPartition } from "../../services/Bus.ts"
+import { BusError } from "../../services/Bus.ts"
+import type { KafkaAdminOps } from "./admin.ts"
+import type { KafkaBusOptions } from "./config.ts"
+import { consumerConfig } from "./config.ts"
+import { CODE, codeOf, toBusError } from "./errors.ts"
+import type { NativeConsumer, NativeMessage } from "./native.ts"
+import { nativeSync, newConsumer, nodeCallback } from "./native.ts"
+import { connectClient } from "./producer.ts"
+
+/**
+ * A consumer-group member over librdkafka's native consumer.
+ *
+ * Flow: one poll fiber calls consume(n) in a loop and appends to a bounded
+ * buffer; `batches` pulls from that buffer. Nothing else touches librdkafka's
+ * fetch position, so what was fetched, emitted and committed is known exactly
+ * per partition:
+ *
+ *   fetchedNext  offset after the last record taken from librdkafka
+ *   emittedNext  offset after the last record handed downstream
+ *   committedNext offset after the last record committed by Consumer.commit
+ *
+ * Backpressure: when downstream stops pulling, the buffer reaches
+ * `prefetchRecords` and every assigned partition is paused — but the poll loop
+ * keeps calling consume(), so `max.poll.interval.ms` never expires however long
+ * the sink stalls, and rebalances are still served. Below half the bound the
+ * partitions are sought to `fetchedNext` and resumed. The seek is what makes
+ * resume independent of librdkafka's idea of the position (librdkafka #2557:
+ * resume continues from the last message it handed out, not from the committed
+ * one; and a pause before any fetch used to fall back to auto.offset.reset).
+ * There is no second cache between librdkafka and the bus, so the KafkaJS
+ * compat layer's pause bug (confluent-kafka-javascript #517, prefetched
+ * messages discarded on pause) cannot occur: records already taken stay in the
+ * buffer and are emitted; librdkafka re-fetches the rest from `fetchedNext`.
+ *
+ * Memory bound: librdkafka prefetches at most `queued.max.messages.kbytes`
+ * (fetchQueueKBytes); the bus buffer holds at most prefetchRecords + one
+ * consume() call (consumeChunk) records.
+ */
+
+const POLL_MS = 100
+const CONSUME_CHUNK = 1_000
+
+interface PartitionState {
+  readonly tp: TopicPartition
+  revoking: boolean
+  paused: boolean
+  /** First offset fetched in this assignment: commits below it are from an earlier one. */
+  epochStart: number | undefined
+  fetchedNext: number | undefined
+  emittedNext: number | undefined
+  committedNext: number | undefined
+}
+
+interface Revocation {
+  readonly partitions: ReadonlyArray<TopicPartition>
+  readonly deadline: number
+}
+
+type RebalanceEvent =
+  | { readonly _tag: "Assign"; readonly partitions: ReadonlyArray<TopicPartition> }
+  | { readonly _tag: "Revoke"; readonly partitions: ReadonlyArray<TopicPartition>; readonly lost: boolean }
+
+const keyOf = (topic: string, partition: number): string => `${topic}\u0000${partition}`
+
+const decoder = new TextDecoder()
+
+const toRecord = (m: NativeMessage): BusRecord => {
+  const headers: Record<string, string> = {}
+  if (m.headers !== undefined) {
+    for (const h of m.headers) {
+      for (const name in h) {
+        const v = h[name]
+        if (v !== undefined) headers[name] = typeof v === "string" ? v : decoder.decode(v)
+      }
+    }
+  }
+  const key = m.key === null || m.key === undefined ? null : typeof m.key === "string" ? m.key : decoder.decode(m.key)
+  return {
+    topic: m.topic,
+    partition: m.partition,
+    offset: m.offset,
+    key,
+    value: m.value ?? new Uint8Array(0),
+    headers,
+    timestamp: m.timestamp ?? 0
+  }
+}
+
+const plainTp = (tp: { topic: string; partition: number }): TopicPartition => ({
+  topic: tp.topic,
+  partition: tp.partition
+})
+
+export const makeConsumer = (
+  options: KafkaBusOptions,
+  admin: KafkaAdminOps,
+  consumerOptions: ConsumerOptions
+): Effect.Effect<Consumer, BusError, Scope.Scope> =>
+  Effect.gen(function* () {
+    if (consumerOptions.topics.length === 0) {
+      return yield* new BusError({ reason: "InvalidArgument", detail: "a consumer needs at least one topic" })
+    }
+    const maxBatch = Math.max(1, consumerOptions.maxBatch ?? 500)
+    const prefetch = Math.max(options.prefetchRecords, maxBatch)
+    // Subscribing to a missing topic would wait silently; say so now.
+    yield* admin.describeTopics(consumerOptions.topics)
+
+    const owned = new Map<string, PartitionState>()
+    const events: Array<RebalanceEvent> = []
+    const revocations: Array<Revocation> = []
+    const warnings: Array<string> = []
+    let chunks: Array<Array<BusRecord>> = []
+    let buffered = 0
+    let paused = false
+    let closing = false
+    let failure: BusError | undefined
+    let dataWaiter: (() => void) | undefined
+    let commitsInFlight = 0
+    let pollFiber: Fiber.Fiber<void> | undefined
+
+    const wake = () => {
+      const w = dataWaiter
+      dataWaiter = undefined
+      if (w !== undefined) w()
+    }
+    const fail = (e: BusError) => {
+      if (failure === undefined) failure = e
+      wake()
+    }
+
+    let native: NativeConsumer | undefined
+    const handleRebalance = (err: unknown, assignment: ReadonlyArray<{ topic: string; partition: number }>) => {
+      const c = native
+      if (c === undefined) return
+      const partitions = assignment.map(plainTp)
+      const code = codeOf(err)
+      if (closing) {
+        // close() waits for this answer; nothing is fetched any more.
+        try {
+          if (code === CODE.ERR__ASSIGN_PARTITIONS) c.incrementalAssign([...partitions])
+          else c.incrementalUnassign([...partitions])
+        } catch {
+          // the consumer is already gone
+        }
+        for (const tp of partitions) owned.delete(keyOf(tp.topic, tp.partition))
+        return
+      }
+      if (code === CODE.ERR__ASSIGN_PARTITIONS) events.push({ _tag: "Assign", partitions })
+      else if (code === CODE.ERR__REVOKE_PARTITIONS) {
+        let lost = false
+        try {
+          lost = c.assignmentLost()
+        } catch {
+          lost = false
+        }
+        events.push({ _tag: "Revoke", partitions, lost })
+      } else {
+        warnings.push(`rebalance error: ${String((err as { message?: string } | undefined)?.message ?? err)}`)
+      }
+    }
+
+    const group = consumerOptions.group
+    const clientId = consumerOptions.clientId ?? `${options.clientId}-${group}`
+    native = yield* Effect.acquireRelease(
+      Effect.suspend(() => {
+        const c = newConsumer({
+          ...consumerConfig(options, group, clientId, consumerOptions.startFrom ?? "earliest"),
+          rebalance_cb: handleRebalance
+        })
+        c.on("event.error", (err: unknown) => {
+          if (typeof err === "object" && err !== null && (err as { isFatal?: boolean }).isFatal === true) {
+            fail(toBusError(`consumer ${group} fatal error`, err, "Fatal"))
+          } else {
+            warnings.push(`consumer ${group}: ${String((err as { message?: string } | undefined)?.message ?? err)}`)
+          }
+        })
+        return connectClient(`consumer ${group}`, c, options).pipe(
+          Effect.as(c),
+          Effect.onError(() => disconnect(c, options.requestTimeoutMs))
+        )
+      }),
+      (c) => close(c)
+    )
+    const consumer = native
+    consumer.setDefaultConsumeTimeout(POLL_MS)
+    // Return as soon as what is already fetched has been taken (up to n),
+    // instead of waiting POLL_MS for every further record.
+    consumer.setDefaultIsTimeoutOnlyForFirstMessage(true)
+    yield* nativeSync(`subscribing ${group} to ${consumerOptions.topics.join(", ")}`, () =>
+      consumer.subscribe([...consumerOptions.topics])
+    )
+
+    // ---- rebalances (applied by the poll fiber, between consume calls)
+
+    const applyAssign = (partitions: ReadonlyArray<TopicPartition>) =>
+      Effect.gen(function* () {
+        for (const tp of partitions) {
+          owned.set(keyOf(tp.topic, tp.partition), {
+            tp,
+            revoking: false,
+            paused: false,
+            epochStart: undefined,
+            fetchedNext: undefined,
+            emittedNext: undefined,
+            committedNext: undefined
+          })
+        }
+        yield* nativeSync("assigning partitions", () => consumer.incrementalAssign([...partitions])).pipe(
+          Effect.catch((e) => Effect.sync(() => fail(e)))
+        )
+      })
+
+    const startRevoke = (partitions: ReadonlyArray<TopicPartition>, lost: boolean) =>
+      Effect.gen(function* () {
+        for (const tp of partitions) {
+          const st = owned.get(keyOf(tp.topic, tp.partition))
+          if (st !== undefined) st.revoking = true
+        }
+        dropBuffered()
+        const now = yield* Clock.currentTimeMillis
+        // A lost assignment already belongs to someone else: nothing to wait for.
+        revocations.push({ partitions, deadline: lost ? now : now + options.revokeGraceMs })
+      })
+
+    const inFlight = (st: PartitionState): boolean =>
+      st.emittedNext !== undefined && (st.committedNext === undefined || st.committedNext < st.emittedNext)
+
+    const finishRevocations = (force: boolean) =>
+      Effect.gen(function* () {
+        if (revocations.length === 0) return
+        const now = yield* Clock.currentTimeMillis
+        const remaining: Array<Revocation> = []
+        for (const r of revocations) {
+          const busy = r.partitions.some((tp) => {
+            const st = owned.get(keyOf(tp.topic, tp.partition))
+            return st !== undefined && inFlight(st)
+          })
+          if (busy && !force && now < r.deadline) {
+            remaining.push(r)
+            continue
+          }
+          if (busy) {
+            yield* Effect.logWarning(
+              `consumer ${group}: handing over partitions with uncommitted batches; the next owner re-processes them`
+            )
+          }
+          for (const tp of r.partitions) owned.delete(keyOf(tp.topic, tp.partition))
+          yield* nativeSync("unassigning revoked partitions", () =>
+            consumer.incrementalUnassign([...r.partitions])
+          ).pipe(Effect.catch((e) => Effect.logWarning(e.message)))
+        }
+        revocations.length = 0
+        revocations.push(...remaining)
+      })
+
+    /** Records of partitions no longer owned are never emitted: their next owner reads them. */
+    const dropBuffered = () => {
+      const kept: Array<Array<BusRecord>> = []
+      let n = 0
+      for (const chunk of chunks) {
+        const keep = chunk.filter((r) => {
+          const st = owned.get(keyOf(r.topic, r.partition))
+          return st !== undefined && !st.revoking
+        })
+        if (keep.length > 0) {
+          kept.push(keep)
+          n += keep.length
+        }
+      }
+      chunks = kept
+      buffered = n
+    }
+
+    // ---- flow control
+
+    const pauseAll = () =>
+      Effect.gen(function* () {
+        const toPause: Array<TopicPartition> = []
+        for (const st of owned.values()) {
+          if (!st.paused && !st.revoking) {
+            st.paused = true
+            toPause.push(st.tp)
+          }
+        }
+        if (toPause.length > 0) {
+          yield* nativeSync("pausing partitions", () => consumer.pause(toPause)).pipe(
+            Effect.catch((e) => Effect.logWarning(e.message))
+          )
+        }
+      })
+
+    const resumeAll = () =>
+      Effect.gen(function* () {
+        const toResume: Array<PartitionState> = []
+        for (const st of owned.values()) if (st.paused) toResume.push(st)
+        // Seek while still paused so the fetcher restarts exactly after the last
+        // record the bus holds, whatever librdkafka remembers.
+        yield* Effect.forEach(
+          toResume.filter((st) => st.fetchedNext !== undefined && !st.revoking),
+          (st) =>
+            nodeCallback<void>(`seeking ${st.tp.topic}[${st.tp.partition}]`, (cb) => {
+              consumer.seek(
+                { topic: st.tp.topic, partition: st.tp.partition, offset: st.fetchedNext ?? 0 },
+                options.requestTimeoutMs,
+                (err) => cb(err, undefined)
+              )
+            }).pipe(Effect.catch((e) => Effect.logWarning(e.message))),
+          { concurrency: 16, discard: true }
+        )
+        for (const st of toResume) st.paused = false
+        if (toResume.length > 0) {
+          yield* nativeSync("resuming partitions", () => consumer.resume(toResume.map((st) => st.tp))).pipe(
+            Effect.catch((e) => Effect.logWarning(e.message))
+          )
+        }
+      })
+
+    // ---- poll loop
+
+    /** One consume(n) call; errors come back as values so the loop decides what is fatal. */
+    const consumeOnce = (n: number) =>
+      Effect.callback<{ readonly messages: ReadonlyArray<NativeMessage>; readonly error?: unknown }>((resume) => {
+        try {
+          consumer.consume(n, (err, messages) => {
+            if (err !== null && err !== undefined) resume(Effect.succeed({ messages: [], error: err }))
+            else resume(Effect.succeed({ messages }))
+          })
+        } catch (err) {
+          resume(Effect.succeed({ messages: [], error: err }))
+        }
+      })
+
+    const isFatal = (err: unknown): boolean =>
+      (typeof err === "object" && err !== null && (err as { isFatal?: boolean }).isFatal === true) ||
+      codeOf(err) === CODE.ERR__FATAL ||
+      codeOf(err) === CODE.ERR__STATE
+
+    const accept = (messages: ReadonlyArray<NativeMessage>) => {
+      const chunk: Array<BusRecord> = []
+      for (const m of messages) {
+        const st = owned.get(keyOf(m.topic, m.partition))
+        if (st === undefined || st.revoking) continue
+        // A record at or before one already taken (a seek overlapping what
+        // librdkafka had queued) is skipped: the buffer never holds one twice.
+        if (st.fetchedNext !== undefined && m.offset < st.fetchedNext) continue
+        if (st.epochStart === undefined) st.epochStart = m.offset
+        st.fetchedNext = m.offset + 1
+        chunk.push(toRecord(m))
+      }
+      if (chunk.length > 0) {
+        chunks.push(chunk)
+        buffered += chunk.length
+        wake()
+      }
+    }
+
+    const pollStep = Effect.gen(function* () {
+      while (events.length > 0) {
+        const ev = events.shift() as RebalanceEvent
+        if (ev._tag === "Assign") yield* applyAssign(ev.partitions)
+        else yield* startRevoke(ev.partitions, ev.lost)
+      }
+      yield* finishRevocations(false)
+      while (warnings.length > 0) yield* Effect.logWarning(warnings.shift())
+      if (!paused && buffered >= prefetch) paused = true
+      if (paused && buffered <= prefetch / 2) {
+        paused = false
+        yield* resumeAll()
+      }
+      // Also pauses partitions assigned while paused.
+      if (paused) yield* pauseAll()
+      const n = paused ? 100 : Math.max(1, Math.min(CONSUME_CHUNK, prefetch - buffered))
+      const { messages, error } = yield* consumeOnce(n)
+      if (error !== undefined) {
+        if (isFatal(error)) return fail(toBusError(`consumer ${group} poll`, error, "Fatal"))
+        // Transient (broker restart, rebalance in progress, ...): librdkafka recovers by itself.
+        yield* Effect.logWarning(toBusError(`consumer ${group} poll`, error).message)
+        yield* Effect.sleep(Duration.millis(POLL_MS))
+      }
+      accept(messages)
+    })
+
+    pollFiber = yield* Effect.forkScoped(
+      Effect.gen(function* () {
+        while (!closing && failure === undefined) yield* pollStep
+      }).pipe(
+        Effect.catchCause((cause) => Effect.sync(() => fail(new BusError({ reason: "Fatal", detail: String(cause) }))))
+      )
+    )
+
+    // ---- shutdown: stop fetching, let in-flight commits land, hand partitions back, close
+
+    function close(c: NativeConsumer): Effect.Effect<void> {
+      return Effect.gen(function* () {
+        closing = true
+        if (pollFiber !== undefined) yield* Fiber.interrupt(pollFiber)
+        fail(new BusError({ reason: "Closed", detail: `consumer ${group} is closed` }))
+        yield* Effect.gen(function* () {
+          while (commitsInFlight > 0) yield* Effect.sleep(Duration.millis(5))
+        }).pipe(
+          Effect.timeoutOrElse({ duration: Duration.millis(options.requestTimeoutMs), orElse: () => Effect.void })
+        )
+        yield* finishRevocations(true)
+        chunks = []
+        buffered = 0
+        yield* disconnect(c, options.requestTimeoutMs)
+      })
+    }
+
+    // ---- the port
+
+    const takeUpTo = (max: number): Array<BusRecord> => {
+      const out: Array<BusRecord> = []
+      while (out.length < max && chunks.length > 0) {
+        const chunk = chunks[0] as Array<BusRecord>
+        const room = max - out.length
+        const part = chunk.length <= room ? chunk : chunk.slice(0, room)
+        if (chunk.length <= room) chunks.shift()
+        else chunks[0] = chunk.slice(room)
+        buffered -= part.length
+        for (const r of part) {
+          const st = owned.get(keyOf(r.topic, r.partition))
+          if (st === undefined || st.revoking) continue
+          st.emittedNext = r.offset + 1
+          out.push(r)
+        }
+      }
+      return out
+    }
+
+    const waitForData = Effect.callback<void>((resume) => {
+      dataWaiter = () => resume(Effect.void)
+      return Effect.sync(() => {
+        dataWaiter = undefined
+      })
+    })
+
+    const takeBatch: Effect.Effect<ReadonlyArray<BusRecord>, BusError> = Effect.suspend(() => {
+      const batch = takeUpTo(maxBatch)
+      if (batch.length > 0) return Effect.succeed(batch)
+      if (failure !== undefined) return Effect.fail(failure)
+      return Effect.andThen(waitForData, takeBatch)
+    })
+
+    const commit = Effect.fn("Consumer.commit")(function* (records: ReadonlyArray<BusRecord>) {
+      const highest = new Map<string, { topic: string; partition: number; offset: number }>()
+      for (const r of records) {
+        const k = keyOf(r.topic, r.partition)
+        const h = highest.get(k)
+        if (h === undefined || r.offset + 1 > h.offset)
+          highest.set(k, { topic: r.topic, partition: r.partition, offset: r.offset + 1 })
+      }
+      const toCommit: Array<{ topic: string; partition: number; offset: number }> = []
+      const notOwned: Array<string> = []
+      for (const [k, h] of highest) {
+        const st = owned.get(k)
+        if (st === undefined || st.epochStart === undefined || h.offset <= st.epochStart) {
+          notOwned.push(`${h.topic}[${h.partition}]`)
+          continue
+        }
+        if (st.committedNext !== undefined && h.offset <= st.committedNext) continue
+        toCommit.push(h)
+      }
+      if (toCommit.length > 0) {
+        if (closing) return yield* new BusError({ reason: "Closed", detail: `consumer ${group} is closed` })
+        commitsInFlight++
+        yield* Effect.gen(function* () {
+          yield* nativeSync("storing offsets", () => consumer.offsetsStore(toCommit))
+          yield* nodeCallback<void>(`committing offsets of group ${group}`, (cb) => {
+            consumer.commitCb(toCommit, (err) => cb(err, undefined))
+          }).pipe(
+            Effect.timeoutOrElse({
+              duration: Duration.millis(options.requestTimeoutMs),
+              orElse: () =>
+                Effect.fail(
+                  new BusError({
+                    reason: "Timeout",
+                    detail: `commit of group ${group} not answered in ${options.requestTimeoutMs} ms`
+                  })
+                )
+            })
+          )
+          for (const h of toCommit) {
+            const st = owned.get(keyOf(h.topic, h.partition))
+            if (st !== undefined && (st.committedNext === undefined || h.offset > st.committedNext))
+              st.committedNext = h.offset
+          }
+        }).pipe(Effect.ensuring(Effect.sync(() => commitsInFlight--)))
+      }
+      if (notOwned.length > 0) {
+        return yield* new BusError({
+          reason: "Rebalance",
+          detail: `group ${group} no longer owns ${notOwned.join(", ")}; its next owner re-processes those records`
+        })
+      }
+    })
+
+    const assignment = Effect.sync(() => {
+      const out: Array<TopicPartition> = []
+      for (const st of owned.values()) if (!st.revoking) out.push(st.tp)
+      return out.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1))
+    })
+
+    return {
+      batches: Stream.fromEffectRepeat(takeBatch),
+      commit,
+      assignment
+    } satisfies Consumer
+  })
+
+const disconnect = (c: NativeConsumer, timeoutMs: number): Effect.Effect<void> =>
+  Effect.callback<void>((resume) => {
+    try {
+      c.disconnect(() => resume(Effect.void))
+    } catch {
+      resume(Effect.void)
+    }
+  }).pipe(Effect.timeoutOrElse({ duration: Duration.millis(timeoutMs + 5_000), orElse: () => Effect.void }))
