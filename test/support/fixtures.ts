@@ -53,3 +53,25 @@ export const fixtureFrames = (exchange: Exchange, rel: string): ReadonlyArray<Ra
     }
     return { exchange, kind: "ws", receivedTs: undefined, text: line }
   })
+
+/**
+ * Fixture frames with the capture's receive time from `provenance/<name>.tsv`
+ * (row i describes fixture line i; column 3 is unix seconds). Lets tests merge
+ * files that were split out of one stream back into arrival order.
+ */
+export const fixtureFramesWithProvenance = (exchange: Exchange, rel: string, tsv: string): ReadonlyArray<RawFrame> => {
+  const rows = fixtureLines(`provenance/${tsv}`).slice(1)
+  return fixtureFrames(exchange, rel).map((f, i) => {
+    const ts = Number(rows[i]?.split("\t")[2])
+    if (!Number.isFinite(ts)) throw new Error(`provenance/${tsv}: no receive time for line ${i + 1}`)
+    return { ...f, receivedTs: fromSeconds(ts) }
+  })
+}
+
+/** Merges frame lists by receive time (stable: ties keep list order). */
+export const byReceiveTime = (...lists: ReadonlyArray<ReadonlyArray<RawFrame>>): ReadonlyArray<RawFrame> =>
+  lists
+    .flat()
+    .map((f, i) => ({ f, i }))
+    .sort((a, b) => (a.f.receivedTs ?? 0) - (b.f.receivedTs ?? 0) || a.i - b.i)
+    .map(({ f }) => f)

@@ -1,3 +1,4 @@
+import { UpdateIdBook } from "../../book/UpdateIdBook.ts"
 import { DecodeError } from "../../Errors.ts"
 import type { MarketEvent } from "../../Events.ts"
 import type { RawFrame } from "../../Recording.ts"
@@ -6,10 +7,12 @@ import {
   asObject,
   isObject,
   type JsonObject,
+  levelPairs,
   microsField,
   millisField,
   parseJson,
   str,
+  uint,
   WireError
 } from "../common/Wire.ts"
 import type { NormalizeResult, Normalizer, NormalizerOptions } from "../Venue.ts"
@@ -19,7 +22,7 @@ import { type BinanceSymbols, makeBinanceSymbols } from "./BinanceSymbols.ts"
 /**
  * One Binance Spot connection's normalizer. Accepts the combined-stream wrapper
  * `{"stream","data"}` and bare payloads (raw `/ws/<stream>` connections) alike.
- * Control replies (`{"result":null,"id":1}`) yield nothing; error replies and
+ * Control replies (`{"result":null,"id":1}`) and requests kept in recordings yield nothing; error replies and
  * anything unrecognised become DecodeErrors with the raw text. It never throws.
  */
 export const makeBinanceNormalizer = (options: NormalizerOptions = {}): Normalizer => {
@@ -37,6 +40,55 @@ export const makeBinanceNormalizer = (options: NormalizerOptions = {}): Normaliz
     return { symbol, native, receivedTs: frame.receivedTs, time }
   }
 
+  // One synchronised book per native symbol (depth streams and REST snapshots).
+  const books = new Map<string, UpdateIdBook>()
+  const bookFor = (c: Ctx): UpdateIdBook => {
+    let b = books.get(c.native)
+    if (b === undefined) {
+      b = new UpdateIdBook({ exchange: "binance", symbol: c.symbol, nativeSymbol: c.native })
+      books.set(c.native, b)
+    }
+    return b
+  }
+
+  const depthUpdate = (d: JsonObject, frame: RawFrame): NormalizeResult => {
+    const c = ctx(d, frame)
+    const exchangeTs = time(d, "E")
+    if (exchangeTs > lastExchangeTs) lastExchangeTs = exchangeTs
+    const update = {
+      exchangeTs,
+      receivedTs: frame.receivedTs ?? exchangeTs,
+      firstId: uint(d, "U"),
+      lastId: uint(d, "u"),
+      bids: levelPairs(d.b, "field b"),
+      asks: levelPairs(d.a, "field a")
+    }
+    if (update.firstId > update.lastId) throw new WireError("field U: first update id above the last (u)")
+    const events: Array<MarketEvent> = []
+    const again = bookFor(c).update(update, events)
+    return again ? { events, errors: [], resync: [c.native] } : { events, errors: [] }
+  }
+
+  /** A REST `/api/v3/depth` body; the symbol comes from the recording line or the request URL. */
+  const restSnapshot = (frame: RawFrame): NormalizeResult => {
+    const native = frame.symbol ?? /[?&]symbol=([A-Za-z0-9]+)/.exec(frame.request ?? "")?.[1]
+    if (native === undefined) throw new WireError("REST frame names no symbol (neither symbol nor request)")
+    const body = asObject(parseJson(frame.text), "REST body")
+    const c = ctx({ s: native.toUpperCase() }, frame)
+    // The depth endpoint returns no time: the receipt time stands for it, or the latest venue time seen.
+    const ts = frame.receivedTs ?? lastExchangeTs
+    const snap = {
+      exchangeTs: ts,
+      receivedTs: ts,
+      lastUpdateId: uint(body, "lastUpdateId"),
+      bids: levelPairs(body.bids, "field bids"),
+      asks: levelPairs(body.asks, "field asks")
+    }
+    const events: Array<MarketEvent> = []
+    const again = bookFor(c).snapshot(snap, events)
+    return again ? { events, errors: [], resync: [c.native] } : { events, errors: [] }
+  }
+
   const one = (event: MarketEvent): NormalizeResult => {
     if (event.exchangeTs > lastExchangeTs) lastExchangeTs = event.exchangeTs
     return { events: [event], errors: [] }
@@ -52,6 +104,8 @@ export const makeBinanceNormalizer = (options: NormalizerOptions = {}): Normaliz
         return one(aggTrade(d, ctx(d, frame)))
       case "kline":
         return one(kline(d, ctx(d, frame)))
+      case "depthUpdate":
+        return depthUpdate(d, frame)
       case "serverShutdown":
         return one(serverShutdown(d, time, frame.receivedTs))
       case undefined:
@@ -60,14 +114,15 @@ export const makeBinanceNormalizer = (options: NormalizerOptions = {}): Normaliz
         throw new WireError(`unsupported event type ${String(d.e)}`)
     }
     if (typeof d.u === "number" && "B" in d && "A" in d) return one(bookTicker(d, ctx(d, frame), lastExchangeTs))
-    if ("result" in d && "id" in d) return { events: [], errors: [] }
+    // Control traffic: replies to our requests, and our own requests where a recording kept them.
+    if (("result" in d || "method" in d) && "id" in d) return { events: [], errors: [] }
     if ("code" in d && "msg" in d) throw new WireError(`venue error ${String(d.code)}: ${String(d.msg)}`)
     throw new WireError("unrecognised message")
   }
 
   const push = (frame: RawFrame): NormalizeResult => {
     try {
-      if (frame.kind === "rest") throw new WireError("REST frames are not handled yet")
+      if (frame.kind === "rest") return restSnapshot(frame)
       return ws(frame)
     } catch (e) {
       const reason = e instanceof WireError ? e.reason : `internal error: ${String(e)}`

@@ -89,3 +89,15 @@ export const parseJson = (text: string): unknown => {
     return fail("not valid JSON")
   }
 }
+
+/** `[[price, size], ...]` with decimal strings (Binance depth, REST snapshots). */
+export const levelPairs = (v: unknown, what: string): Array<readonly [Decimal, Decimal]> => {
+  const a = asArray(v, what)
+  const out = new Array<readonly [Decimal, Decimal]>(a.length)
+  for (let i = 0; i < a.length; i++) {
+    const l = a[i]
+    if (!Array.isArray(l) || l.length < 2) return fail(`${what}[${i}]: expected [price, size]`)
+    out[i] = [decimalText(l[0], `${what}[${i}] price`), decimalText(l[1], `${what}[${i}] size`)]
+  }
+  return out
+}
