@@ -35,6 +35,8 @@ export interface NormalizerOptions {
   readonly instruments?: ReadonlyArray<Instrument>
   /** Binance: the unit of wire times; `microsecond` when the URL carries `timeUnit=MICROSECOND`. */
   readonly timeUnit?: "millisecond" | "microsecond"
+  /** Kraken: the subscribed book depth when no subscribe ack is seen (default 10). */
+  readonly bookDepth?: number
 }
 
 export interface Venue {

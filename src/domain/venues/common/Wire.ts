@@ -1,5 +1,6 @@
-import { type Decimal, unsafeDecimal } from "../../Decimal.ts"
+import { type Decimal, fromNumberText, unsafeDecimal } from "../../Decimal.ts"
 import { type EpochMicros, micros, parseRfc3339 } from "../../Time.ts"
+import { NumberText } from "./NumberText.ts"
 
 /**
  * Field readers for venue payloads.
@@ -100,4 +101,24 @@ export const levelPairs = (v: unknown, what: string): Array<readonly [Decimal, D
     out[i] = [decimalText(l[0], `${what}[${i}] price`), decimalText(l[1], `${what}[${i}] size`)]
   }
   return out
+}
+
+/** A JSON number's wire text (from the lossless parser) as a non-negative plain decimal. */
+export const numberDecimal = (o: JsonObject, key: string): Decimal => {
+  const v = o[key]
+  if (v instanceof NumberText) {
+    const d = fromNumberText(v.text)
+    if (d !== undefined && UNSIGNED_DECIMAL.test(d)) return d
+  }
+  return fail(`field ${key}: expected a non-negative JSON number`)
+}
+
+/** A JSON integer from the lossless parser. */
+export const numberUint = (o: JsonObject, key: string): number => {
+  const v = o[key]
+  if (v instanceof NumberText) {
+    const n = Number(v.text)
+    if (Number.isSafeInteger(n) && n >= 0 && /^\d+$/.test(v.text)) return n
+  }
+  return fail(`field ${key}: expected a non-negative integer`)
 }

@@ -1,0 +1,231 @@
+import { ChecksumBook } from "../../book/ChecksumBook.ts"
+import type { Precision } from "../../book/KrakenChecksum.ts"
+import { DecodeError } from "../../Errors.ts"
+import type { Candle, FeedStatus, MarketEvent } from "../../Events.ts"
+import type { RawFrame } from "../../Recording.ts"
+import { type EpochMicros, micros } from "../../Time.ts"
+import { parseLossless } from "../common/LosslessJson.ts"
+import {
+  asArray,
+  asObject,
+  isObject,
+  type JsonObject,
+  numberUint,
+  optStr,
+  rfc3339Field,
+  str,
+  WireError
+} from "../common/Wire.ts"
+import type { NormalizeResult, Normalizer, NormalizerOptions } from "../Venue.ts"
+import { type Ctx, krakenSymbol, levels, ohlc, ticker, trade } from "./KrakenMessages.ts"
+
+/**
+ * One Kraken v2 connection's normalizer.
+ *
+ * Books: one ChecksumBook per symbol, truncated to the subscribed depth (learned
+ * from the subscribe ack, else `bookDepth`, else 10) and verified on every message.
+ * The checksum uses the wire digits, which the lossless parser keeps; where a
+ * recording lost them, instrument precisions (options.instruments or the
+ * `instrument` channel) restore them.
+ *
+ * Trades: `trade_id` is sequential per book, so a jump is a gap status (the missed
+ * trades cannot be fetched on the socket; the status records the hole), and ids at
+ * or below the last one seen on this connection are repeats (a re-subscribe's
+ * snapshot) and are not emitted twice.
+ *
+ * ohlc: Kraken never marks a bar final. A snapshot's bars are final except the
+ * newest; an update for a later bar first re-emits the previous bar as closed.
+ */
+export const makeKrakenNormalizer = (options: NormalizerOptions = {}): Normalizer => {
+  const defaultDepth = options.bookDepth ?? 10
+  const depths = new Map<string, number>()
+  const precisions = new Map<string, Precision>()
+  for (const i of options.instruments ?? []) {
+    precisions.set(i.native, {
+      ...(i.priceDecimals === undefined ? {} : { price: i.priceDecimals }),
+      ...(i.sizeDecimals === undefined ? {} : { size: i.sizeDecimals })
+    })
+  }
+  const books = new Map<string, ChecksumBook>()
+  const lastTradeId = new Map<string, number>()
+  const openBars = new Map<string, Candle>()
+  let lastExchangeTs: EpochMicros = micros(0)
+
+  const seen = (t: EpochMicros): void => {
+    if (t > lastExchangeTs) lastExchangeTs = t
+  }
+
+  const bookFor = (native: string): ChecksumBook => {
+    let b = books.get(native)
+    if (b === undefined) {
+      b = new ChecksumBook(
+        { exchange: "kraken", symbol: krakenSymbol(native), nativeSymbol: native },
+        depths.get(native) ?? defaultDepth,
+        precisions.get(native) ?? {}
+      )
+      books.set(native, b)
+    }
+    return b
+  }
+
+  const tradeGap = (native: string, from: number, to: number, t: EpochMicros, r: EpochMicros): FeedStatus => ({
+    _tag: "FeedStatus",
+    exchange: "kraken",
+    symbol: krakenSymbol(native),
+    state: "gap",
+    exchangeTs: t,
+    receivedTs: r,
+    reason: `trade ids ${from + 1}..${to - 1} missing`,
+    fromSequence: from,
+    toSequence: to
+  })
+
+  const trades = (data: ReadonlyArray<unknown>, c: Ctx, isUpdate: boolean, out: Array<MarketEvent>): void => {
+    for (const raw of data) {
+      const t = trade(asObject(raw, "trade"), c)
+      seen(t.exchangeTs)
+      const id = Number(t.tradeId)
+      const last = lastTradeId.get(t.nativeSymbol)
+      if (last !== undefined && id <= last) continue
+      if (isUpdate && last !== undefined && id > last + 1) {
+        out.push(tradeGap(t.nativeSymbol, last, id, t.exchangeTs, t.receivedTs))
+      }
+      lastTradeId.set(t.nativeSymbol, id)
+      out.push(t)
+    }
+  }
+
+  const candles = (
+    data: ReadonlyArray<unknown>,
+    c: Ctx,
+    msg: JsonObject,
+    isSnapshot: boolean,
+    out: Array<MarketEvent>
+  ): void => {
+    const messageTs = optStr(msg, "timestamp") === undefined ? undefined : rfc3339Field(msg, "timestamp")
+    if (messageTs !== undefined) seen(messageTs)
+    data.forEach((raw, i) => {
+      const bar = ohlc(asObject(raw, "ohlc"), c, messageTs, isSnapshot && i < data.length - 1)
+      const key = `${bar.nativeSymbol}:${bar.interval}`
+      const prev = openBars.get(key)
+      if (prev !== undefined && prev.openTime < bar.openTime)
+        out.push({ ...prev, closed: true, receivedTs: bar.receivedTs })
+      if (prev !== undefined && prev.openTime > bar.openTime) return // a stale re-send of an older bar
+      if (bar.closed) openBars.delete(key)
+      else openBars.set(key, bar)
+      out.push(bar)
+    })
+  }
+
+  const book = (data: ReadonlyArray<unknown>, c: Ctx, isSnapshot: boolean, out: Array<MarketEvent>): Array<string> => {
+    const resync: Array<string> = []
+    for (const raw of data) {
+      const d = asObject(raw, "book")
+      const native = str(d, "symbol")
+      const exchangeTs =
+        optStr(d, "timestamp") === undefined ? (c.receivedTs ?? lastExchangeTs) : rfc3339Field(d, "timestamp")
+      seen(exchangeTs)
+      const t = { exchangeTs, receivedTs: c.receivedTs ?? exchangeTs }
+      const bids = levels(d.bids ?? [], "bids")
+      const asks = levels(d.asks ?? [], "asks")
+      const checksum = numberUint(d, "checksum")
+      const b = bookFor(native)
+      const again = isSnapshot ? b.snapshot(t, bids, asks, checksum, out) : b.update(t, bids, asks, checksum, out)
+      if (again) resync.push(native)
+    }
+    return resync
+  }
+
+  const status = (data: ReadonlyArray<unknown>, c: Ctx, out: Array<MarketEvent>): void => {
+    for (const raw of data) {
+      const d = asObject(raw, "status")
+      const system = str(d, "system")
+      const ts = c.receivedTs ?? lastExchangeTs
+      out.push({
+        _tag: "FeedStatus",
+        exchange: "kraken",
+        state: system === "online" ? "connected" : "stale",
+        exchangeTs: ts,
+        receivedTs: ts,
+        reason: `venue status ${system} (api ${optStr(d, "api_version") ?? "?"}, version ${optStr(d, "version") ?? "?"})`
+      })
+    }
+  }
+
+  const instruments = (data: unknown): void => {
+    if (!isObject(data)) return
+    for (const raw of asArray(data.pairs ?? [], "pairs")) {
+      const p = asObject(raw, "pair")
+      const native = str(p, "symbol")
+      const precision = { price: numberUint(p, "price_precision"), size: numberUint(p, "qty_precision") }
+      precisions.set(native, precision)
+      const b = books.get(native)
+      if (b !== undefined) b.precision = precision
+    }
+  }
+
+  const control = (msg: JsonObject): NormalizeResult => {
+    if (msg.success === false) {
+      throw new WireError(`venue rejected ${String(msg.method)}: ${String(msg.error)}`)
+    }
+    const result = msg.result
+    if (msg.method === "subscribe" && isObject(result) && result.channel === "book") {
+      const native = str(result, "symbol")
+      const depth = numberUint(result, "depth")
+      depths.set(native, depth)
+      const b = books.get(native)
+      if (b !== undefined) b.depth = depth
+    }
+    return { events: [], errors: [] }
+  }
+
+  const ws = (frame: RawFrame): NormalizeResult => {
+    const msg = asObject(parseLossless(frame.text), "frame")
+    if (typeof msg.method === "string") return control(msg)
+    const channel = msg.channel
+    const c: Ctx = { receivedTs: frame.receivedTs, fallbackTs: lastExchangeTs }
+    const out: Array<MarketEvent> = []
+    const type = msg.type
+    switch (channel) {
+      case "heartbeat":
+        return { events: [], errors: [] }
+      case "status":
+        status(asArray(msg.data, "data"), c, out)
+        break
+      case "trade":
+        trades(asArray(msg.data, "data"), c, type === "update", out)
+        break
+      case "ticker":
+        for (const raw of asArray(msg.data, "data")) {
+          const q = ticker(asObject(raw, "ticker"), c)
+          seen(q.exchangeTs)
+          out.push(q)
+        }
+        break
+      case "ohlc":
+        candles(asArray(msg.data, "data"), c, msg, type === "snapshot", out)
+        break
+      case "book": {
+        const resync = book(asArray(msg.data, "data"), c, type === "snapshot", out)
+        return resync.length > 0 ? { events: out, errors: [], resync } : { events: out, errors: [] }
+      }
+      case "instrument":
+        instruments(msg.data)
+        break
+      default:
+        throw new WireError(channel === undefined ? "unrecognised message" : `unsupported channel ${String(channel)}`)
+    }
+    return { events: out, errors: [] }
+  }
+
+  const push = (frame: RawFrame): NormalizeResult => {
+    try {
+      return ws(frame)
+    } catch (e) {
+      const reason = e instanceof WireError ? e.reason : `internal error: ${String(e)}`
+      return { events: [], errors: [new DecodeError({ source: "kraken", reason, raw: frame.text })] }
+    }
+  }
+
+  return { exchange: "kraken", push }
+}
