@@ -1,6 +1,6 @@
 import type { Config, Scope } from "effect"
 import { Context, Effect, Layer } from "effect"
-import type { BusError } from "../services/Bus.ts"
+import type { BusError, OutgoingRecord } from "../services/Bus.ts"
 import { Bus } from "../services/Bus.ts"
 import { KafkaAdmin } from "./KafkaAdmin.ts"
 import { makeAdmin } from "./kafka/admin.ts"
@@ -38,8 +38,23 @@ export const make = (options: Partial<KafkaBusOptions> = {}): Effect.Effect<Kafk
     const resolved = resolveOptions(options)
     const producer = yield* makeProducer(resolved)
     const admin = yield* makeAdmin(producer.native, resolved)
+    // Topics known to exist. librdkafka would hold records for a missing topic
+    // until topic.metadata.propagation.max.ms and only then fail them; asking
+    // once per new topic name fails a publish at once with UnknownTopic.
+    const knownTopics = new Set<string>()
+    const publish = Effect.fnUntraced(function* (records: ReadonlyArray<OutgoingRecord>) {
+      let unknown: Set<string> | undefined
+      for (const r of records) {
+        if (!knownTopics.has(r.topic)) (unknown ??= new Set()).add(r.topic)
+      }
+      if (unknown !== undefined) {
+        const described = yield* admin.describeTopics([...unknown])
+        for (const t of described) knownTopics.add(t.name)
+      }
+      return yield* producer.publish(records)
+    })
     const bus = Bus.of({
-      publish: producer.publish,
+      publish,
       consumer: Effect.fn("Bus.consumer")((consumerOptions) => makeConsumer(resolved, admin, consumerOptions)),
       createTopics: admin.createTopics,
       partitions: admin.partitions,

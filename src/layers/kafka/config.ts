@@ -50,8 +50,11 @@ export interface KafkaBusOptions {
   readonly fetchQueueKBytes: number
   /**
    * On revocation, how long to wait for batches already emitted from the revoked
-   * partitions to be committed before handing the partitions over. Past it the
-   * new owner re-processes them (at-least-once).
+   * partitions to be committed before handing the partitions over (commits in
+   * that window still succeed). Default 0: hand over at once, later commits for
+   * those partitions fail with reason Rebalance and the new owner re-processes
+   * the records (at-least-once). A grace blocks the group's rebalance for up to
+   * this long, so keep it well under max.poll.interval.ms.
    */
   readonly revokeGraceMs: number
   /** Extra librdkafka properties for the producer and the consumers, applied last. */
@@ -74,7 +77,7 @@ export const defaultOptions: KafkaBusOptions = {
   sessionTimeoutMs: 45_000,
   prefetchRecords: 5_000,
   fetchQueueKBytes: 16_384,
-  revokeGraceMs: 10_000
+  revokeGraceMs: 0
 }
 
 export const resolveOptions = (options: Partial<KafkaBusOptions> = {}): KafkaBusOptions => {

@@ -119,6 +119,26 @@ export const makeConsumer = (
     let failure: BusError | undefined
     let dataWaiter: (() => void) | undefined
     let commitsInFlight = 0
+    // commitCb only queues the commit (librdkafka commitAsync); the broker's
+    // answer comes through offset_commit_cb, served by the poll loop. Each
+    // commit waits here for the answer that carries exactly its offsets.
+    const awaitingAnswer: Array<{ readonly offsets: string; readonly done: (err: unknown) => void }> = []
+    const offsetsKey = (offsets: ReadonlyArray<{ topic: string; partition: number; offset: number }>): string =>
+      offsets
+        .map((o) => `${keyOf(o.topic, o.partition)}@${o.offset}`)
+        .sort()
+        .join("\n")
+    const handleCommitAnswer = (
+      err: unknown,
+      offsets: ReadonlyArray<{ topic: string; partition: number; offset: number }>
+    ) => {
+      const key = offsetsKey(offsets ?? [])
+      const i = awaitingAnswer.findIndex((a) => a.offsets === key)
+      if (i < 0) return
+      const [waiter] = awaitingAnswer.splice(i, 1)
+      const failed = err !== null && err !== undefined && codeOf(err) !== CODE.ERR__NO_OFFSET
+      waiter?.done(failed ? err : undefined)
+    }
     let pollFiber: Fiber.Fiber<void> | undefined
 
     const wake = () => {
@@ -168,7 +188,8 @@ export const makeConsumer = (
       Effect.suspend(() => {
         const c = newConsumer({
           ...consumerConfig(options, group, clientId, consumerOptions.startFrom ?? "earliest"),
-          rebalance_cb: handleRebalance
+          rebalance_cb: handleRebalance,
+          offset_commit_cb: handleCommitAnswer
         })
         c.on("event.error", (err: unknown) => {
           if (typeof err === "object" && err !== null && (err as { isFatal?: boolean }).isFatal === true) {
@@ -339,6 +360,7 @@ export const makeConsumer = (
       codeOf(err) === CODE.ERR__STATE
 
     const accept = (messages: ReadonlyArray<NativeMessage>) => {
+      if (closing) return
       const chunk: Array<BusRecord> = []
       for (const m of messages) {
         const st = owned.get(keyOf(m.topic, m.partition))
@@ -365,8 +387,8 @@ export const makeConsumer = (
       }
       yield* finishRevocations(false)
       while (warnings.length > 0) yield* Effect.logWarning(warnings.shift())
-      if (!paused && buffered >= prefetch) paused = true
-      if (paused && buffered <= prefetch / 2) {
+      if (closing || (!paused && buffered >= prefetch)) paused = true
+      if (paused && !closing && buffered <= prefetch / 2) {
         paused = false
         yield* resumeAll()
       }
@@ -385,7 +407,9 @@ export const makeConsumer = (
 
     pollFiber = yield* Effect.forkScoped(
       Effect.gen(function* () {
-        while (!closing && failure === undefined) yield* pollStep
+        // After a fatal error the loop stops; on close it keeps polling (paused)
+        // until close() interrupts it.
+        while (closing || failure === undefined) yield* pollStep
       }).pipe(
         Effect.catchCause((cause) => Effect.sync(() => fail(new BusError({ reason: "Fatal", detail: String(cause) }))))
       )
@@ -395,14 +419,19 @@ export const makeConsumer = (
 
     function close(c: NativeConsumer): Effect.Effect<void> {
       return Effect.gen(function* () {
+        // Stop fetching: from here the poll loop pauses everything and drops
+        // what still arrives, but keeps polling, because commit answers
+        // (offset_commit_cb) are served by that poll.
         closing = true
-        if (pollFiber !== undefined) yield* Fiber.interrupt(pollFiber)
         fail(new BusError({ reason: "Closed", detail: `consumer ${group} is closed` }))
         yield* Effect.gen(function* () {
-          while (commitsInFlight > 0) yield* Effect.sleep(Duration.millis(5))
+          while (commitsInFlight > 0 && pollFiber !== undefined && pollFiber.pollUnsafe() === undefined) {
+            yield* Effect.sleep(Duration.millis(5))
+          }
         }).pipe(
           Effect.timeoutOrElse({ duration: Duration.millis(options.requestTimeoutMs), orElse: () => Effect.void })
         )
+        if (pollFiber !== undefined) yield* Fiber.interrupt(pollFiber)
         yield* finishRevocations(true)
         chunks = []
         buffered = 0
@@ -439,6 +468,7 @@ export const makeConsumer = (
     })
 
     const takeBatch: Effect.Effect<ReadonlyArray<BusRecord>, BusError> = Effect.suspend(() => {
+      if (closing && failure !== undefined) return Effect.fail(failure)
       const batch = takeUpTo(maxBatch)
       if (batch.length > 0) return Effect.succeed(batch)
       if (failure !== undefined) return Effect.fail(failure)
@@ -469,9 +499,32 @@ export const makeConsumer = (
         commitsInFlight++
         yield* Effect.gen(function* () {
           yield* nativeSync("storing offsets", () => consumer.offsetsStore(toCommit))
-          yield* nodeCallback<void>(`committing offsets of group ${group}`, (cb) => {
-            consumer.commitCb(toCommit, (err) => cb(err, undefined))
-          }).pipe(
+          // Registered before the request is queued, so the answer cannot be missed.
+          const committed = Effect.callback<void, BusError>((resume) => {
+            const fail = (err: unknown) => resume(Effect.fail(toBusError(`committing offsets of group ${group}`, err)))
+            const entry = {
+              offsets: offsetsKey(toCommit),
+              done: (err: unknown) => (err === undefined ? resume(Effect.void) : fail(err))
+            }
+            const forget = () => {
+              const i = awaitingAnswer.indexOf(entry)
+              if (i >= 0) awaitingAnswer.splice(i, 1)
+            }
+            awaitingAnswer.push(entry)
+            try {
+              consumer.commitCb(toCommit, (err) => {
+                if (err !== null && err !== undefined) {
+                  forget()
+                  fail(err)
+                }
+              })
+            } catch (err) {
+              forget()
+              fail(err)
+            }
+            return Effect.sync(forget)
+          })
+          yield* committed.pipe(
             Effect.timeoutOrElse({
               duration: Duration.millis(options.requestTimeoutMs),
               orElse: () =>

@@ -1,0 +1,16 @@
+import { beforeAll } from "vitest"
+import * as KafkaBus from "../../src/layers/KafkaBus.ts"
+import { busContract } from "../bus/contract.ts"
+import { brokers, requireBroker } from "./support/broker.ts"
+
+// The same suite the in-memory bus passes (test/bus/memory-bus.test.ts), run
+// unchanged against the local broker. A real broker needs fewer property runs
+// (each scenario creates a topic and joins groups) and longer waits (rebalances).
+beforeAll(requireBroker)
+
+busContract("kafka", KafkaBus.layer({ brokers, clientId: "mf-contract" }), {
+  propertyRuns: Number(process.env.MF_CONTRACT_RUNS ?? 12),
+  shrink: false,
+  waitTimeout: "30 seconds",
+  testTimeoutMs: 600_000
+})
