@@ -1,0 +1,180 @@
+import { SnapshotDeltaBook } from "../../book/SnapshotDeltaBook.ts"
+import { DecodeError } from "../../Errors.ts"
+import type { Candle, MarketEvent } from "../../Events.ts"
+import type { RawFrame } from "../../Recording.ts"
+import { asArray, asObject, type JsonObject, parseJson, rfc3339Field, str, uint, WireError } from "../common/Wire.ts"
+import type { NormalizeResult, Normalizer } from "../Venue.ts"
+import { type Ctx, candle, coinbaseSymbol, l2Levels, ticker, trade } from "./CoinbaseMessages.ts"
+
+/**
+ * One Coinbase Advanced Trade connection's normalizer.
+ *
+ * Integrity: `sequence_num` counts per connection across every channel and
+ * product. A jump means messages were lost, and any of them may have been a book
+ * update, so every live book becomes invalid: a connection-level gap status, a gap
+ * status per book, and a resync request for those products (re-subscribe level2
+ * for a fresh snapshot). A number lower than the last one means a new connection
+ * in a concatenated recording: tracking restarts there.
+ *
+ * Trades: the snapshot lists recent trades newest first; they are emitted oldest
+ * first, and a trade id at or below the last one emitted for the product (a
+ * re-subscribe's snapshot) is not emitted twice.
+ */
+export const makeCoinbaseNormalizer = (): Normalizer => {
+  const books = new Map<string, SnapshotDeltaBook>()
+  const lastTradeId = new Map<string, bigint>()
+  const openBars = new Map<string, Candle>()
+  let lastSeq: number | undefined
+
+  const bookFor = (product: string): SnapshotDeltaBook => {
+    let b = books.get(product)
+    if (b === undefined) {
+      b = new SnapshotDeltaBook({ exchange: "coinbase", symbol: coinbaseSymbol(product), nativeSymbol: product })
+      books.set(product, b)
+    }
+    return b
+  }
+
+  /** Returns the products to re-subscribe. */
+  const checkSequence = (seq: number, c: Ctx, out: Array<MarketEvent>): Array<string> => {
+    const last = lastSeq
+    lastSeq = seq
+    if (last === undefined || seq === last + 1) return []
+    if (seq <= last) return []
+    const t = { exchangeTs: c.messageTs, receivedTs: c.receivedTs ?? c.messageTs }
+    out.push({
+      _tag: "FeedStatus",
+      exchange: "coinbase",
+      state: "gap",
+      ...t,
+      reason: `sequence_num ${last + 1}..${seq - 1} missing on this connection`,
+      fromSequence: last,
+      toSequence: seq
+    })
+    const resync: Array<string> = []
+    for (const [product, b] of books) {
+      if (b.state.phase !== "live") continue
+      b.invalidate(t, last, seq, out)
+      resync.push(product)
+    }
+    return resync
+  }
+
+  const tradeId = (id: string): bigint | undefined => (/^\d{1,30}$/.test(id) ? BigInt(id) : undefined)
+
+  const trades = (ev: JsonObject, c: Ctx, out: Array<MarketEvent>): void => {
+    const list = asArray(ev.trades, "trades").map((raw) => trade(asObject(raw, "trade"), c))
+    if (ev.type === "snapshot") list.reverse()
+    for (const t of list) {
+      const id = tradeId(t.tradeId)
+      const last = lastTradeId.get(t.nativeSymbol)
+      if (id !== undefined && last !== undefined && id <= last) continue
+      if (id !== undefined) lastTradeId.set(t.nativeSymbol, id)
+      out.push(t)
+    }
+  }
+
+  /** Coinbase marks no candle final: a later start closes the earlier bar (re-emitted closed). */
+  const candles = (ev: JsonObject, c: Ctx, out: Array<MarketEvent>): void => {
+    const list = asArray(ev.candles, "candles").map((raw) => asObject(raw, "candle"))
+    const isSnapshot = ev.type === "snapshot"
+    list.sort((a, b) => Number(str(a, "start")) - Number(str(b, "start")))
+    list.forEach((raw, i) => {
+      const bar = candle(raw, c, isSnapshot && i < list.length - 1)
+      const prev = openBars.get(bar.nativeSymbol)
+      if (prev !== undefined && prev.openTime > bar.openTime) return
+      if (prev !== undefined && prev.openTime < bar.openTime)
+        out.push({ ...prev, closed: true, receivedTs: bar.receivedTs })
+      if (bar.closed) openBars.delete(bar.nativeSymbol)
+      else openBars.set(bar.nativeSymbol, bar)
+      out.push(bar)
+    })
+  }
+
+  const l2 = (ev: JsonObject, c: Ctx, seq: number, out: Array<MarketEvent>): boolean => {
+    const product = str(ev, "product_id")
+    const { bids, asks, eventTs } = l2Levels(ev.updates)
+    const b = bookFor(product)
+    if (ev.type === "snapshot") {
+      b.snapshot({ exchangeTs: c.messageTs, receivedTs: c.receivedTs ?? c.messageTs }, bids, asks, seq, out)
+      return false
+    }
+    if (ev.type !== "update") throw new WireError(`l2_data event type ${String(ev.type)}`)
+    const exchangeTs = eventTs ?? c.messageTs
+    return b.update({ exchangeTs, receivedTs: c.receivedTs ?? exchangeTs }, bids, asks, seq, out)
+  }
+
+  // The l2_data frame being decoded: if it turns out malformed, its updates are lost, so the books are wrong.
+  let l2InFlight: { seq: number; c: Ctx } | undefined
+
+  const lostL2Frame = (): NormalizeResult | undefined => {
+    const f = l2InFlight
+    l2InFlight = undefined
+    if (f === undefined) return undefined
+    const out: Array<MarketEvent> = []
+    const resync: Array<string> = []
+    const t = { exchangeTs: f.c.messageTs, receivedTs: f.c.receivedTs ?? f.c.messageTs }
+    for (const [product, b] of books) {
+      if (b.state.phase !== "live") continue
+      b.invalidate(t, f.seq - 1, f.seq + 1, out, `l2_data frame ${f.seq} could not be decoded`)
+      resync.push(product)
+    }
+    return { events: out, errors: [], resync }
+  }
+
+  const ws = (frame: RawFrame): NormalizeResult => {
+    const msg = asObject(parseJson(frame.text), "frame")
+    if (msg.type === "error") throw new WireError(`venue error: ${String(msg.message)}`)
+    // Our own requests, where a recording kept them.
+    if (msg.type === "subscribe" || msg.type === "unsubscribe") return { events: [], errors: [] }
+    const channel = str(msg, "channel")
+    const seq = uint(msg, "sequence_num")
+    const c: Ctx = { receivedTs: frame.receivedTs, messageTs: rfc3339Field(msg, "timestamp") }
+    const out: Array<MarketEvent> = []
+    const resync = checkSequence(seq, c, out)
+    const events = asArray(msg.events, "events")
+    switch (channel) {
+      case "l2_data":
+        l2InFlight = { seq, c }
+        for (const raw of events)
+          if (l2(asObject(raw, "event"), c, seq, out)) resync.push(str(asObject(raw, "event"), "product_id"))
+        l2InFlight = undefined
+        break
+      case "market_trades":
+        for (const raw of events) trades(asObject(raw, "event"), c, out)
+        break
+      case "ticker":
+      case "ticker_batch":
+        for (const raw of events) {
+          for (const t of asArray(asObject(raw, "event").tickers, "tickers")) {
+            const q = ticker(asObject(t, "ticker"), c)
+            if (q !== undefined) out.push(q)
+          }
+        }
+        break
+      case "candles":
+        for (const raw of events) candles(asObject(raw, "event"), c, out)
+        break
+      case "heartbeats":
+      case "subscriptions":
+      case "status":
+        break
+      default:
+        throw new WireError(`unsupported channel ${channel}`)
+    }
+    return resync.length > 0 ? { events: out, errors: [], resync: [...new Set(resync)] } : { events: out, errors: [] }
+  }
+
+  const push = (frame: RawFrame): NormalizeResult => {
+    try {
+      return ws(frame)
+    } catch (e) {
+      const reason = e instanceof WireError ? e.reason : `internal error: ${String(e)}`
+      const error = new DecodeError({ source: "coinbase", reason, raw: frame.text })
+      const lost = lostL2Frame()
+      return lost === undefined ? { events: [], errors: [error] } : { ...lost, errors: [error] }
+    }
+  }
+
+  return { exchange: "coinbase", push }
+}
