@@ -8,7 +8,7 @@ import { Schema } from "effect"
 const DECIMAL_TEXT = /^-?(?:0|[1-9]\d*)(?:\.\d+)?$/
 
 export const Decimal = Schema.String.check(
-  Schema.isPattern(DECIMAL_TEXT, { message: "Expected a plain decimal string such as \"61234.10\"" })
+  Schema.isPattern(DECIMAL_TEXT, { message: 'Expected a plain decimal string such as "61234.10"' })
 ).pipe(Schema.brand("Decimal"))
 export type Decimal = typeof Decimal.Type
 
@@ -73,9 +73,12 @@ export const isZero = (d: string): boolean => toScaled(d).m === 0n
 export const equals = (a: string, b: string): boolean => compare(a, b) === 0
 export const canonical = (d: string): Decimal => fromScaled(toScaled(d))
 
+const MAX_EXPONENT_ZEROS = 400
+
 /**
  * Renders a JSON number's exact text as a plain decimal (Kraken sends numbers,
- * and may use exponent form such as 1e-8). Returns undefined for non-finite text.
+ * and may use exponent form such as 1e-8). Returns undefined for non-finite text
+ * and for exponents that would expand to more than 400 zeros.
  */
 export const fromNumberText = (raw: string): Decimal | undefined => {
   if (DECIMAL_TEXT.test(raw)) return unsafeDecimal(raw)
@@ -85,6 +88,9 @@ export const fromNumberText = (raw: string): Decimal | undefined => {
   const exp = Number(expText)
   const digits = int + frac
   const pointAt = int.length + exp
+  // Untrusted input: "1e999999999" would otherwise build a gigabyte of zeros and
+  // throw. A double spans about 1e-324..1e308, so a real price never comes near.
+  if (Math.max(-pointAt, pointAt - digits.length) > MAX_EXPONENT_ZEROS) return undefined
   let text: string
   if (pointAt <= 0) text = `0.${"0".repeat(-pointAt)}${digits}`
   else if (pointAt >= digits.length) text = digits + "0".repeat(pointAt - digits.length)

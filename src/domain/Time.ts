@@ -36,23 +36,41 @@ export const toIsoString = (t: EpochMicros): string => {
   return `${new Date(ms).toISOString().slice(0, 19)}.${frac}Z`
 }
 
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/
+// RFC 3339 allows any number of fraction digits and lower-case "t"/"z" (section 5.6).
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})$/
+
+const daysInMonth = (year: number, month: number): number => new Date(Date.UTC(year, month, 0)).getUTCDate()
 
 /**
  * Parses an RFC 3339 time keeping sub-millisecond digits (Date.parse drops them).
- * Digits beyond the µs are truncated. Returns undefined when the text is not RFC 3339.
+ * Digits beyond the µs are truncated; a leap second (:60) folds into the next
+ * second. Returns undefined when the text is not RFC 3339, names a day that does
+ * not exist (Date.UTC would silently roll 02-30 over to March), or lies before
+ * the epoch (EpochMicros is non-negative).
  */
 export const parseRfc3339 = (text: string): EpochMicros | undefined => {
   const m = RFC3339.exec(text)
   if (m === null) return undefined
   const [, y, mo, d, h, mi, s, frac = "", zone = "Z"] = m
-  const wholeMs = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s))
-  if (Number.isNaN(wholeMs)) return undefined
+  const year = Number(y)
+  const month = Number(mo)
+  const day = Number(d)
+  const hour = Number(h)
+  const minute = Number(mi)
+  const second = Number(s)
+  // Date.UTC reads years 0-99 as 1900-1999; they are before the epoch anyway.
+  if (year < 100) return undefined
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined
+  if (hour > 23 || minute > 59 || second > 60) return undefined
   let offsetMin = 0
-  if (zone !== "Z") {
-    const sign = zone.startsWith("-") ? -1 : 1
-    offsetMin = sign * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6)))
+  if (zone !== "Z" && zone !== "z") {
+    const offsetHours = Number(zone.slice(1, 3))
+    const offsetMinutes = Number(zone.slice(4, 6))
+    if (offsetHours > 23 || offsetMinutes > 59) return undefined
+    offsetMin = (zone.startsWith("-") ? -1 : 1) * (offsetHours * 60 + offsetMinutes)
   }
+  const wholeMs = Date.UTC(year, month - 1, day, hour, minute, second)
   const fracMicros = Number(frac.slice(0, 6).padEnd(6, "0"))
-  return micros((wholeMs - offsetMin * 60_000) * MICROS_PER_MILLI + fracMicros)
+  const t = (wholeMs - offsetMin * 60_000) * MICROS_PER_MILLI + fracMicros
+  return t >= 0 ? micros(t) : undefined
 }
