@@ -88,6 +88,8 @@ export const dlqSpec = (name: string): TopicSpec => ({
 
 /** Counters of one runner, readable while it runs (tests, health endpoint). */
 export interface SinkStats {
+  /** Records taken from the consumer (pulled - records = what the runner holds in memory). */
+  pulled: number
   batches: number
   records: number
   written: number
@@ -101,6 +103,7 @@ export interface SinkStats {
 }
 
 export const makeSinkStats = (): SinkStats => ({
+  pulled: 0,
   batches: 0,
   records: 0,
   written: 0,
@@ -384,6 +387,11 @@ export const runSink = (
       const tick = handler.tick
       const batches: Stream.Stream<Step, BusError> = consumer.batches.pipe(
         (s) => (options.stop === undefined ? s : Stream.interruptWhen(s, options.stop)),
+        Stream.tap((records) =>
+          Effect.sync(() => {
+            stats.pulled += records.length
+          })
+        ),
         Stream.flattenIterable,
         Stream.groupedWithin(config.maxBatch, config.maxWait),
         Stream.map((records): Step => ({ _tag: "Batch", records }))

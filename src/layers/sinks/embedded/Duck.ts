@@ -51,18 +51,20 @@ const VARCHAR_LIST = LIST(VARCHAR)
 
 export const openDuck = (path: string, store = "duckdb"): Effect.Effect<Duck, SinkError, Scope.Scope> =>
   Effect.gen(function* () {
+    // Uninterruptible: DuckDB keeps running a statement whose caller gave up, and
+    // closing the database under a running statement crashes the process.
     const attempt = <A>(f: () => Promise<A>): Effect.Effect<A, SinkError> =>
-      Effect.tryPromise({ try: f, catch: (cause) => classifyDuckError(store, cause) })
+      Effect.uninterruptible(Effect.tryPromise({ try: f, catch: (cause) => classifyDuckError(store, cause) }))
 
+    const lock = yield* Semaphore.make(1)
     const instance = yield* Effect.acquireRelease(
       attempt(() => DuckDBInstance.create(path)),
-      (i) => Effect.sync(() => i.closeSync())
+      (i) => lock.withPermits(1)(Effect.sync(() => i.closeSync()))
     )
     const conn: DuckDBConnection = yield* Effect.acquireRelease(
       attempt(() => instance.connect()),
-      (c) => Effect.sync(() => c.closeSync())
+      (c) => lock.withPermits(1)(Effect.sync(() => c.closeSync()))
     )
-    const lock = yield* Semaphore.make(1)
 
     const params = (p: ReadonlyArray<DuckValue> | undefined) =>
       p === undefined ? undefined : (p.map(toParam) as Parameters<DuckDBConnection["run"]>[1])
