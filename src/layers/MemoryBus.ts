@@ -111,13 +111,26 @@ const DEFAULTS = { maxRecordsPerPartition: 100_000, maxBytesPerPartition: 64 * 1
 // Kafka's rule for topic names (kafka.common.internals.Topic).
 const LEGAL_TOPIC = /^[a-zA-Z0-9._-]{1,249}$/
 
-const encoder = new TextEncoder()
-
 const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`
 
+/** UTF-8 byte length without encoding (this runs once per published record). */
+const utf8Length = (s: string): number => {
+  let n = 0
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 0x80) n += 1
+    else if (c < 0x800) n += 2
+    else if (c >= 0xd800 && c <= 0xdbff && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4 // a surrogate pair is one 4-byte code point
+      i++
+    } else n += 3
+  }
+  return n
+}
+
 const recordSize = (key: string | null, value: Uint8Array, headers: Readonly<Record<string, string>>): number => {
-  let size = value.byteLength + (key === null ? 0 : encoder.encode(key).byteLength)
-  for (const name in headers) size += name.length + (headers[name]?.length ?? 0)
+  let size = value.byteLength + (key === null ? 0 : utf8Length(key))
+  for (const name in headers) size += utf8Length(name) + utf8Length(headers[name] ?? "")
   return size
 }
 
