@@ -54,6 +54,30 @@ describe("CandleAggregator properties", () => {
     )
   })
 
+  it("prices and sizes with many digits (bigint paths) still equal the batch", () => {
+    const wide = fc.tuple(fc.bigInt({ min: 1n, max: 10n ** 18n }), fc.integer({ min: 0, max: 10 }))
+    const text = ([m, scale]: readonly [bigint, number]) => {
+      const d = m.toString().padStart(scale + 1, "0")
+      return scale === 0 ? d : `${d.slice(0, d.length - scale)}.${d.slice(d.length - scale)}`
+    }
+    fc.assert(
+      fc.property(tradesArb({ maxTrades: 60 }), fc.array(fc.tuple(wide, wide), { minLength: 1 }), (trades, values) => {
+        const widened = trades.map((t, i) => {
+          const [p, s] = values[i % values.length] ?? [
+            [1n, 0],
+            [1n, 0]
+          ]
+          return { ...t, price: unsafeDecimal(text(p)), size: unsafeDecimal(text(s)) }
+        })
+        widened.sort((a, b) => a.exchangeTs - b.exchangeTs)
+        const { candles } = runStreaming(widened, LATENESS, ["5m"])
+        assert.deepStrictEqual(only(candles, "1m"), candlesFromTrades(widened, "1m"))
+        assert.deepStrictEqual(only(candles, "5m"), candlesFromTrades(widened, "5m"))
+      }),
+      { numRuns: 200 }
+    )
+  })
+
   it("roll-ups of 1m candles equal candles computed directly at 5m, 15m and 1h", () => {
     fc.assert(
       fc.property(tradesArb({ spanMicros: 180 * MINUTE }), (trades) => {

@@ -4,8 +4,8 @@ import type { Exchange, Symbol as SymbolName } from "../Identity.ts"
 import type { EpochMicros } from "../Time.ts"
 import { micros } from "../Time.ts"
 import { windowStart } from "./TradeOrder.ts"
-import type { ParsedTrade, WindowAccumulator } from "./WindowAccumulator.ts"
-import { fold, newAccumulator, parseTrade, toCandle } from "./WindowAccumulator.ts"
+import type { WindowAccumulator } from "./WindowAccumulator.ts"
+import { fold, newAccumulator, newParsedTrade, parseInto, toCandle } from "./WindowAccumulator.ts"
 
 export { candlesFromTrades, rollUp, sortCandles } from "./BatchCandles.ts"
 export { compareTradeId, compareTradeOrder, windowStart } from "./TradeOrder.ts"
@@ -112,10 +112,14 @@ interface InstrumentState {
   readonly nativeSymbol: string
   maxTs: number
   closedThrough: number
+  /** Earliest end among open windows (+Infinity when none): closing is skipped until the watermark reaches it. */
+  nextEnd: number
   /** Open windows per interval (index as in `intervals`), keyed by openTime. */
   readonly windows: ReadonlyArray<Map<number, WindowAccumulator>>
   readonly emittedThrough: Array<number>
 }
+
+const NONE: ReadonlyArray<Candle> = Object.freeze([])
 
 const restoreKey = (exchange: string, symbol: string): string => `${exchange}\u0000${symbol}`
 
@@ -133,6 +137,7 @@ export const makeCandleAggregator = (options: CandleAggregatorOptions): CandleAg
   const emitUpdates = options.emitUpdates === true
   const maxRejected = options.maxRejectedBuffered ?? 10_000
 
+  const scratch = newParsedTrade()
   const byExchange = new Map<string, Map<string, InstrumentState>>()
   const pendingRestore = new Map<string, Array<number>>()
   let rejected: Array<RejectedTrade> = []
@@ -157,6 +162,7 @@ export const makeCandleAggregator = (options: CandleAggregatorOptions): CandleAg
         nativeSymbol: trade.nativeSymbol,
         maxTs: Number.NEGATIVE_INFINITY,
         closedThrough: Number.NEGATIVE_INFINITY,
+        nextEnd: Number.POSITIVE_INFINITY,
         windows: intervals.map(() => new Map()),
         emittedThrough:
           pendingRestore.get(restoreKey(trade.exchange, trade.symbol)) ?? intervals.map(() => Number.NEGATIVE_INFINITY)
@@ -178,6 +184,7 @@ export const makeCandleAggregator = (options: CandleAggregatorOptions): CandleAg
 
   /** Closes, in interval then openTime order, the windows of `s` ending at or before its closedThrough. */
   const closeDue = (s: InstrumentState, out: Array<Candle>): void => {
+    let nextEnd = Number.POSITIVE_INFINITY
     for (let k = 0; k < intervals.length; k++) {
       const windows = s.windows[k]
       const size = sizes[k]
@@ -185,7 +192,9 @@ export const makeCandleAggregator = (options: CandleAggregatorOptions): CandleAg
       if (windows === undefined || size === undefined || interval === undefined || windows.size === 0) continue
       const due: Array<WindowAccumulator> = []
       for (const acc of windows.values()) {
-        if (acc.openTime + size <= s.closedThrough) due.push(acc)
+        const end = acc.openTime + size
+        if (end <= s.closedThrough) due.push(acc)
+        else if (end < nextEnd) nextEnd = end
       }
       if (due.length > 1) due.sort((a, b) => a.openTime - b.openTime)
       for (const acc of due) {
@@ -196,6 +205,7 @@ export const makeCandleAggregator = (options: CandleAggregatorOptions): CandleAg
         }
       }
     }
+    s.nextEnd = nextEnd
   }
 
   const onTrade = (trade: Trade, seq?: number): ReadonlyArray<Candle> => {
@@ -214,7 +224,7 @@ export const makeCandleAggregator = (options: CandleAggregatorOptions): CandleAg
       return []
     }
     accepted++
-    const parsed: ParsedTrade = parseTrade(trade, seq ?? Number.POSITIVE_INFINITY)
+    const parsed = parseInto(scratch, trade, seq ?? Number.POSITIVE_INFINITY)
     const touched: Array<WindowAccumulator> | undefined = emitUpdates ? [] : undefined
     for (let k = 0; k < intervals.length; k++) {
       const windows = s.windows[k]
@@ -225,19 +235,24 @@ export const makeCandleAggregator = (options: CandleAggregatorOptions): CandleAg
       if (acc === undefined) {
         acc = newAccumulator(open, parsed, open > (s.emittedThrough[k] ?? Number.NEGATIVE_INFINITY), k === 0)
         windows.set(open, acc)
+        if (open + size < s.nextEnd) s.nextEnd = open + size
       } else fold(acc, parsed)
       touched?.push(acc)
     }
-    const out: Array<Candle> = []
+    let out: Array<Candle> | undefined
     if (ts > s.maxTs) {
       s.maxTs = ts
       const watermark = ts - lateness
       if (watermark > s.closedThrough) {
         s.closedThrough = watermark
-        closeDue(s, out)
+        if (watermark >= s.nextEnd) {
+          out = []
+          closeDue(s, out)
+        }
       }
     }
     if (touched !== undefined) {
+      out ??= []
       for (let k = 0; k < touched.length; k++) {
         const acc = touched[k]
         const interval = intervals[k]
@@ -247,7 +262,7 @@ export const makeCandleAggregator = (options: CandleAggregatorOptions): CandleAg
         updatesEmitted++
       }
     }
-    return out
+    return out ?? NONE
   }
 
   const forEachState = (f: (s: InstrumentState) => void): void => {

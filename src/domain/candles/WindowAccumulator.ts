@@ -2,11 +2,13 @@ import { canonical, compare, fromScaled } from "../Decimal.ts"
 import type { Candle, Interval } from "../Events.ts"
 import type { Exchange, Symbol as SymbolName } from "../Identity.ts"
 import { micros } from "../Time.ts"
+import type { ExactSum, Mantissa } from "./ExactSum.ts"
+import { addBig, addNumber, bigMantissa, newSum, parseMantissa, sumMantissa } from "./ExactSum.ts"
 import { compareTradeOrder } from "./TradeOrder.ts"
 
 /**
  * Mutable per-window state of the streaming aggregator: O(1) per trade. Sums are
- * exact (bigint mantissas at the largest scale seen); high/low compare as
+ * exact (ExactSum: a double while exact, a bigint beyond); high/low compare as
  * doubles first and fall back to an exact decimal compare only on a double tie,
  * which is sound because rounding to a double is monotone.
  */
@@ -24,10 +26,8 @@ export interface WindowAccumulator {
   highN: number
   lowPx: string
   lowN: number
-  volM: bigint
-  volS: number
-  qvM: bigint
-  qvS: number
+  readonly volume: ExactSum
+  readonly quoteVolume: ExactSum
   trades: number
   maxReceivedTs: number
   /** Lowest caller-supplied sequence (bus offset) folded in, for commit floors; +Infinity when none. */
@@ -36,37 +36,43 @@ export interface WindowAccumulator {
   readonly ids: Set<string> | undefined
 }
 
-/** A trade's price and size parsed once and shared by every interval it is folded into. */
+/**
+ * A trade's price and size parsed once and shared by every interval it is
+ * folded into. The aggregator reuses one instance (no allocation per trade).
+ */
 export interface ParsedTrade {
-  readonly ts: number
-  readonly id: string
-  readonly px: string
-  readonly pxN: number
-  readonly pxM: bigint
-  readonly pxS: number
-  readonly szM: bigint
-  readonly szS: number
-  readonly receivedTs: number
-  readonly seq: number
+  ts: number
+  id: string
+  px: string
+  /** Size text, read only on the bigint path. */
+  sz: string
+  pxN: number
+  receivedTs: number
+  seq: number
+  /** Exact mantissas as doubles when short enough (`small`), else the bigint fallback below. */
+  small: boolean
+  readonly price: Mantissa
+  readonly size: Mantissa
+  /** price x size when it is an exact double, else NaN. */
+  quote: number
 }
 
-const POW10: Array<bigint> = []
-const pow10 = (n: number): bigint => {
-  let p = POW10[n]
-  if (p === undefined) {
-    p = 10n ** BigInt(n)
-    POW10[n] = p
-  }
-  return p
-}
+export const newParsedTrade = (): ParsedTrade => ({
+  ts: 0,
+  id: "",
+  px: "",
+  sz: "",
+  pxN: 0,
+  receivedTs: 0,
+  seq: 0,
+  small: false,
+  price: { m: 0, scale: 0 },
+  size: { m: 0, scale: 0 },
+  quote: Number.NaN
+})
 
-const mantissa = (d: string): readonly [bigint, number] => {
-  const dot = d.indexOf(".")
-  if (dot < 0) return [BigInt(d), 0]
-  return [BigInt(d.slice(0, dot) + d.slice(dot + 1)), d.length - dot - 1]
-}
-
-export const parseTrade = (
+export const parseInto = (
+  into: ParsedTrade,
   trade: {
     readonly exchangeTs: number
     readonly tradeId: string
@@ -76,20 +82,31 @@ export const parseTrade = (
   },
   seq: number
 ): ParsedTrade => {
-  const [pxM, pxS] = mantissa(trade.price)
-  const [szM, szS] = mantissa(trade.size)
-  return {
-    ts: trade.exchangeTs,
-    id: trade.tradeId,
-    px: trade.price,
-    pxN: Number(trade.price),
-    pxM,
-    pxS,
-    szM,
-    szS,
-    receivedTs: trade.receivedTs,
-    seq
+  into.ts = trade.exchangeTs
+  into.id = trade.tradeId
+  into.px = trade.price
+  into.sz = trade.size
+  into.pxN = Number(trade.price)
+  into.receivedTs = trade.receivedTs
+  into.seq = seq
+  into.small = parseMantissa(trade.price, into.price) && parseMantissa(trade.size, into.size)
+  into.quote = into.small ? into.price.m * into.size.m : Number.NaN
+  if (!Number.isSafeInteger(into.quote)) into.quote = Number.NaN
+  return into
+}
+
+const addTrade = (a: WindowAccumulator, t: ParsedTrade): void => {
+  if (t.small) {
+    addNumber(a.volume, t.size.m, t.size.scale)
+    const qs = t.price.scale + t.size.scale
+    if (!Number.isNaN(t.quote)) addNumber(a.quoteVolume, t.quote, qs)
+    else addBig(a.quoteVolume, BigInt(t.price.m) * BigInt(t.size.m), qs)
+    return
   }
+  const [pm, ps] = bigMantissa(t.px)
+  const [sm, ss] = bigMantissa(t.sz)
+  addBig(a.volume, sm, ss)
+  addBig(a.quoteVolume, pm * sm, ps + ss)
 }
 
 export const newAccumulator = (
@@ -97,28 +114,30 @@ export const newAccumulator = (
   t: ParsedTrade,
   emit: boolean,
   keepIds: boolean
-): WindowAccumulator => ({
-  openTime,
-  emit,
-  openTs: t.ts,
-  openId: t.id,
-  openPx: t.px,
-  closeTs: t.ts,
-  closeId: t.id,
-  closePx: t.px,
-  highPx: t.px,
-  highN: t.pxN,
-  lowPx: t.px,
-  lowN: t.pxN,
-  volM: t.szM,
-  volS: t.szS,
-  qvM: t.pxM * t.szM,
-  qvS: t.pxS + t.szS,
-  trades: 1,
-  maxReceivedTs: t.receivedTs,
-  minSeq: t.seq,
-  ids: keepIds ? new Set([t.id]) : undefined
-})
+): WindowAccumulator => {
+  const a: WindowAccumulator = {
+    openTime,
+    emit,
+    openTs: t.ts,
+    openId: t.id,
+    openPx: t.px,
+    closeTs: t.ts,
+    closeId: t.id,
+    closePx: t.px,
+    highPx: t.px,
+    highN: t.pxN,
+    lowPx: t.px,
+    lowN: t.pxN,
+    volume: newSum(),
+    quoteVolume: newSum(),
+    trades: 1,
+    maxReceivedTs: t.receivedTs,
+    minSeq: t.seq,
+    ids: keepIds ? new Set([t.id]) : undefined
+  }
+  addTrade(a, t)
+  return a
+}
 
 export const fold = (a: WindowAccumulator, t: ParsedTrade): void => {
   if (compareTradeOrder(t.ts, t.id, a.openTs, a.openId) < 0) {
@@ -139,20 +158,7 @@ export const fold = (a: WindowAccumulator, t: ParsedTrade): void => {
     a.lowPx = t.px
     a.lowN = t.pxN
   }
-  if (t.szS === a.volS) a.volM += t.szM
-  else if (t.szS < a.volS) a.volM += t.szM * pow10(a.volS - t.szS)
-  else {
-    a.volM = a.volM * pow10(t.szS - a.volS) + t.szM
-    a.volS = t.szS
-  }
-  const q = t.pxM * t.szM
-  const qs = t.pxS + t.szS
-  if (qs === a.qvS) a.qvM += q
-  else if (qs < a.qvS) a.qvM += q * pow10(a.qvS - qs)
-  else {
-    a.qvM = a.qvM * pow10(qs - a.qvS) + q
-    a.qvS = qs
-  }
+  addTrade(a, t)
   a.trades++
   if (t.receivedTs > a.maxReceivedTs) a.maxReceivedTs = t.receivedTs
   if (t.seq < a.minSeq) a.minSeq = t.seq
@@ -179,8 +185,8 @@ export const toCandle = (
   high: canonical(a.highPx),
   low: canonical(a.lowPx),
   close: canonical(a.closePx),
-  volume: fromScaled({ m: a.volM, scale: a.volS }),
-  quoteVolume: fromScaled({ m: a.qvM, scale: a.qvS }),
+  volume: fromScaled({ m: sumMantissa(a.volume), scale: a.volume.scale }),
+  quoteVolume: fromScaled({ m: sumMantissa(a.quoteVolume), scale: a.quoteVolume.scale }),
   trades: a.trades,
   closed,
   source: "trades"
