@@ -60,5 +60,10 @@ export class TickStore extends Context.Service<
     readonly ohlcv1m: (query: TickQuery) => Effect.Effect<ReadonlyArray<Ohlcv>, SinkError>
     /** Distinct events held, all instruments. */
     readonly counts: Effect.Effect<TickCounts, SinkError>
+    /**
+     * Another writer may have written (the consumer's partitions moved): forget
+     * whatever the store cached about what it holds.
+     */
+    readonly resync: Effect.Effect<void>
   }
 >()("marketflow/TickStore") {}

@@ -119,12 +119,22 @@ export const knownTicks = (
   ]
 }
 
+let nextOffset = 0
+
+/**
+ * Values as if read from the bus: by default at fresh offsets of one partition,
+ * like a real log (a store may rely on offsets never being reused for other data).
+ */
 export const sourced = <A>(
   values: ReadonlyArray<A>,
   topic = "market.test",
   partition = 0,
-  from = 0
-): Array<Sourced<A>> => values.map((value, i) => ({ topic, partition, offset: from + i, value }))
+  from?: number
+): Array<Sourced<A>> => {
+  const start = from ?? nextOffset
+  nextOffset = Math.max(nextOffset, start + values.length)
+  return values.map((value, i) => ({ topic, partition, offset: start + i, value }))
+}
 
 const decimalText = (m: number, scale: number): string => {
   if (scale === 0) return String(m)

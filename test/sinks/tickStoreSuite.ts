@@ -65,7 +65,7 @@ export const tickStoreSuite = (name: string, storeLayer: Layer.Layer<TickStore, 
             `0.${String(i + 1).padStart(3, "0")}`
           )
         )
-        const batch = sourced<TickEvent>(trades, "market.trades", 3, 1_000)
+        const batch = sourced<TickEvent>(trades, "market.trades", 3)
         yield* store.write(batch.slice(0, 30))
         yield* store.write(batch.slice(20)) // overlaps: 20..29 redelivered
         yield* store.write(batch) // everything again
@@ -107,7 +107,7 @@ export const tickStoreSuite = (name: string, storeLayer: Layer.Layer<TickStore, 
                 async (trades, cuts) => {
                   const symbol = trades[0]?.symbol
                   if (symbol === undefined) return
-                  const all = sourced<TickEvent>(trades, "market.trades", 1, 0)
+                  const all = sourced<TickEvent>(trades, "market.trades", 1)
                   // batches in offset order; each cut also redelivers the batch before it
                   const bounds = [...new Set([0, ...cuts.map((c) => Math.min(c * 3, all.length)), all.length])].sort(
                     (a, b) => a - b

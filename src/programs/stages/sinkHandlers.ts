@@ -15,7 +15,8 @@ import type { SinkHandler } from "./sinkRunner.ts"
 
 export const tickStoreHandler = (store: TickStore["Service"]): SinkHandler => ({
   accepts: isTickEvent,
-  write: (batch) => Effect.as(store.write(batch as ReadonlyArray<Sourced<TickEvent>>), nothingPending)
+  write: (batch) => Effect.as(store.write(batch as ReadonlyArray<Sourced<TickEvent>>), nothingPending),
+  onAssignment: () => store.resync
 })
 
 export const candleStoreHandler = (store: CandleStore["Service"]): SinkHandler => ({

@@ -223,7 +223,9 @@ export const makeDuckTickStore = (duck: Duck) =>
       book: (q) =>
         select(["book_delta", "book_snapshot"], q) as Effect.Effect<ReadonlyArray<BookDelta | BookSnapshot>, SinkError>,
       ohlcv1m,
-      counts
+      counts,
+      // the primary key decides; nothing cached
+      resync: Effect.void
     })
   })
 
