@@ -3,6 +3,7 @@ import { INTERVAL_MICROS } from "../Events.ts"
 import type { Exchange, Symbol as SymbolName } from "../Identity.ts"
 import type { EpochMicros } from "../Time.ts"
 import { micros } from "../Time.ts"
+import { addTradeId } from "./TradeIdSet.ts"
 import { windowStart } from "./TradeOrder.ts"
 import type { WindowAccumulator } from "./WindowAccumulator.ts"
 import { fold, newAccumulator, newParsedTrade, parseInto, toCandle } from "./WindowAccumulator.ts"
@@ -214,14 +215,14 @@ export const makeCandleAggregator = (options: CandleAggregatorOptions): CandleAg
     const baseOpen = windowStart(ts, base)
     if (baseOpen + base <= s.closedThrough) {
       reject("late", trade, baseOpen, s, `window ${baseOpen} closed through ${s.closedThrough}`)
-      return []
+      return NONE
     }
     const baseWindows = s.windows[0]
-    if (baseWindows === undefined) return []
+    if (baseWindows === undefined) return NONE
     const baseAcc = baseWindows.get(baseOpen)
-    if (baseAcc?.ids?.has(trade.tradeId) === true) {
+    if (baseAcc?.ids !== undefined && !addTradeId(baseAcc.ids, trade.tradeId)) {
       reject("duplicate", trade, baseOpen, s, `trade id ${trade.tradeId} already in window ${baseOpen}`)
-      return []
+      return NONE
     }
     accepted++
     const parsed = parseInto(scratch, trade, seq ?? Number.POSITIVE_INFINITY)

@@ -4,6 +4,8 @@ import type { Exchange, Symbol as SymbolName } from "../Identity.ts"
 import { micros } from "../Time.ts"
 import type { ExactSum, Mantissa } from "./ExactSum.ts"
 import { addBig, addNumber, bigMantissa, newSum, parseMantissa, sumMantissa } from "./ExactSum.ts"
+import type { TradeIdSet } from "./TradeIdSet.ts"
+import { addTradeId, newTradeIdSet } from "./TradeIdSet.ts"
 import { compareTradeOrder } from "./TradeOrder.ts"
 
 /**
@@ -33,7 +35,7 @@ export interface WindowAccumulator {
   /** Lowest caller-supplied sequence (bus offset) folded in, for commit floors; +Infinity when none. */
   minSeq: number
   /** Trade ids seen, for de-duplication; only kept on the base interval's windows. */
-  readonly ids: Set<string> | undefined
+  readonly ids: TradeIdSet | undefined
 }
 
 /**
@@ -86,14 +88,18 @@ export const parseInto = (
   into.id = trade.tradeId
   into.px = trade.price
   into.sz = trade.size
-  into.pxN = Number(trade.price)
   into.receivedTs = trade.receivedTs
   into.seq = seq
   into.small = parseMantissa(trade.price, into.price) && parseMantissa(trade.size, into.size)
+  // an exact integer over an exact power of ten rounds once: the same double as Number(text)
+  const p10 = into.small ? POW10[into.price.scale] : undefined
+  into.pxN = p10 === undefined ? Number(trade.price) : into.price.m / p10
   into.quote = into.small ? into.price.m * into.size.m : Number.NaN
   if (!Number.isSafeInteger(into.quote)) into.quote = Number.NaN
   return into
 }
+
+const POW10: ReadonlyArray<number> = Array.from({ length: 23 }, (_, i) => 10 ** i)
 
 const addTrade = (a: WindowAccumulator, t: ParsedTrade): void => {
   if (t.small) {
@@ -133,8 +139,9 @@ export const newAccumulator = (
     trades: 1,
     maxReceivedTs: t.receivedTs,
     minSeq: t.seq,
-    ids: keepIds ? new Set([t.id]) : undefined
+    ids: keepIds ? newTradeIdSet() : undefined
   }
+  if (a.ids !== undefined) addTradeId(a.ids, t.id)
   addTrade(a, t)
   return a
 }
@@ -162,7 +169,6 @@ export const fold = (a: WindowAccumulator, t: ParsedTrade): void => {
   a.trades++
   if (t.receivedTs > a.maxReceivedTs) a.maxReceivedTs = t.receivedTs
   if (t.seq < a.minSeq) a.minSeq = t.seq
-  a.ids?.add(t.id)
 }
 
 export const toCandle = (
