@@ -4,6 +4,7 @@ import { type Candle, type FeedStatus, MarketEvent, type Quote } from "../../src
 import type { RawFrame } from "../../src/domain/Recording.ts"
 import { VENUES } from "../../src/domain/venues/index.ts"
 import { fixtureFrames } from "../support/fixtures.ts"
+import { withoutQualityReports } from "./support.ts"
 
 const isMarketEvent = Schema.is(MarketEvent)
 
@@ -14,7 +15,7 @@ const run = (frames: ReadonlyArray<RawFrame>) => {
   const resync: Array<string> = []
   for (const f of frames) {
     const r = n.push(f)
-    events.push(...r.events)
+    events.push(...withoutQualityReports(r.events))
     errors.push(...r.errors)
     resync.push(...(r.resync ?? []))
   }

@@ -6,6 +6,7 @@ import type { RawFrame } from "../../src/domain/Recording.ts"
 import { micros } from "../../src/domain/Time.ts"
 import { VENUES } from "../../src/domain/venues/index.ts"
 import { fixtureFrames } from "../support/fixtures.ts"
+import { withoutQualityReports } from "./support.ts"
 
 const isMarketEvent = Schema.is(MarketEvent)
 
@@ -15,7 +16,7 @@ const normalizeAll = (frames: ReadonlyArray<RawFrame>) => {
   const errors = []
   for (const f of frames) {
     const r = n.push(f)
-    events.push(...r.events)
+    events.push(...withoutQualityReports(r.events))
     errors.push(...r.errors)
   }
   return { events, errors }

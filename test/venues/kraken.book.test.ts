@@ -9,6 +9,7 @@ import type { RawFrame } from "../../src/domain/Recording.ts"
 import { VENUES } from "../../src/domain/venues/index.ts"
 import type { Normalizer, NormalizerOptions } from "../../src/domain/venues/Venue.ts"
 import { fixtureFrames } from "../support/fixtures.ts"
+import { withoutQualityReports } from "./support.ts"
 
 const isMarketEvent = Schema.is(MarketEvent)
 
@@ -18,7 +19,7 @@ const run = (frames: ReadonlyArray<RawFrame>, n: Normalizer) => {
   const resync: Array<string> = []
   for (const f of frames) {
     const r = n.push(f)
-    events.push(...r.events)
+    events.push(...withoutQualityReports(r.events))
     errors.push(...r.errors)
     resync.push(...(r.resync ?? []))
   }

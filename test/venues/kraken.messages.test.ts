@@ -5,6 +5,7 @@ import { type Candle, type FeedStatus, MarketEvent, type Quote, type Trade } fro
 import type { RawFrame } from "../../src/domain/Recording.ts"
 import { VENUES } from "../../src/domain/venues/index.ts"
 import { fixtureFrames } from "../support/fixtures.ts"
+import { withoutQualityReports } from "./support.ts"
 
 const isMarketEvent = Schema.is(MarketEvent)
 
@@ -14,7 +15,7 @@ const run = (frames: ReadonlyArray<RawFrame>) => {
   const errors: Array<DecodeError> = []
   for (const f of frames) {
     const r = n.push(f)
-    events.push(...r.events)
+    events.push(...withoutQualityReports(r.events))
     errors.push(...r.errors)
   }
   assert.isTrue(events.every(isMarketEvent), "every event satisfies the domain schema")

@@ -1,6 +1,8 @@
+import type { OrderBook } from "../book/OrderBook.ts"
 import type { DecodeError } from "../Errors.ts"
 import type { MarketEvent } from "../Events.ts"
 import type { Exchange } from "../Identity.ts"
+import type { QualityRules } from "../quality/QualityTracker.ts"
 import type { RawFrame } from "../Recording.ts"
 import type { Instrument } from "./Instrument.ts"
 
@@ -27,6 +29,10 @@ export interface NormalizeResult {
 export interface Normalizer {
   readonly exchange: Exchange
   push(frame: RawFrame): NormalizeResult
+  /** The book maintained for a native symbol, if any (read it, do not mutate it). */
+  readonly book?: (nativeSymbol: string) => OrderBook | undefined
+  /** The current data-quality score of a normalized symbol, in [0, 1] (see QualityTracker). */
+  readonly quality?: (symbol: string) => number
 }
 
 /** Optional per-connection settings; every venue works with none of them. */
@@ -37,6 +43,8 @@ export interface NormalizerOptions {
   readonly timeUnit?: "millisecond" | "microsecond"
   /** Kraken: the subscribed book depth when no subscribe ack is seen (default 10). */
   readonly bookDepth?: number
+  /** Data-quality rules (thresholds, windows); the documented defaults when absent. */
+  readonly quality?: QualityRules
 }
 
 export interface Venue {

@@ -3,6 +3,7 @@ import { DecodeError } from "../../Errors.ts"
 import type { MarketEvent } from "../../Events.ts"
 import type { RawFrame } from "../../Recording.ts"
 import { type EpochMicros, micros } from "../../Time.ts"
+import { scored } from "../common/Scored.ts"
 import {
   asObject,
   isObject,
@@ -130,5 +131,5 @@ export const makeBinanceNormalizer = (options: NormalizerOptions = {}): Normaliz
     }
   }
 
-  return { exchange: "binance", push }
+  return scored("binance", push, (native) => books.get(native)?.state.book, options.quality)
 }

@@ -1,4 +1,4 @@
 import type { Venue } from "../Venue.ts"
 import { makeCoinbaseNormalizer } from "./CoinbaseNormalizer.ts"
 
-export const Coinbase: Venue = { exchange: "coinbase", makeNormalizer: () => makeCoinbaseNormalizer() }
+export const Coinbase: Venue = { exchange: "coinbase", makeNormalizer: makeCoinbaseNormalizer }

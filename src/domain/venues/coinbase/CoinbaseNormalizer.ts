@@ -2,8 +2,9 @@ import { SnapshotDeltaBook } from "../../book/SnapshotDeltaBook.ts"
 import { DecodeError } from "../../Errors.ts"
 import type { Candle, MarketEvent } from "../../Events.ts"
 import type { RawFrame } from "../../Recording.ts"
+import { scored } from "../common/Scored.ts"
 import { asArray, asObject, type JsonObject, parseJson, rfc3339Field, str, uint, WireError } from "../common/Wire.ts"
-import type { NormalizeResult, Normalizer } from "../Venue.ts"
+import type { NormalizeResult, Normalizer, NormalizerOptions } from "../Venue.ts"
 import { type Ctx, candle, coinbaseSymbol, l2Levels, ticker, trade } from "./CoinbaseMessages.ts"
 
 /**
@@ -20,7 +21,7 @@ import { type Ctx, candle, coinbaseSymbol, l2Levels, ticker, trade } from "./Coi
  * first, and a trade id at or below the last one emitted for the product (a
  * re-subscribe's snapshot) is not emitted twice.
  */
-export const makeCoinbaseNormalizer = (): Normalizer => {
+export const makeCoinbaseNormalizer = (options: NormalizerOptions = {}): Normalizer => {
   const books = new Map<string, SnapshotDeltaBook>()
   const lastTradeId = new Map<string, bigint>()
   const openBars = new Map<string, Candle>()
@@ -176,5 +177,5 @@ export const makeCoinbaseNormalizer = (): Normalizer => {
     }
   }
 
-  return { exchange: "coinbase", push }
+  return scored("coinbase", push, (native) => books.get(native)?.state.book, options.quality)
 }

@@ -5,6 +5,7 @@ import type { Candle, FeedStatus, MarketEvent } from "../../Events.ts"
 import type { RawFrame } from "../../Recording.ts"
 import { type EpochMicros, micros } from "../../Time.ts"
 import { parseLossless } from "../common/LosslessJson.ts"
+import { scored } from "../common/Scored.ts"
 import {
   asArray,
   asObject,
@@ -227,5 +228,5 @@ export const makeKrakenNormalizer = (options: NormalizerOptions = {}): Normalize
     }
   }
 
-  return { exchange: "kraken", push }
+  return scored("kraken", push, (native) => books.get(native)?.state.book, options.quality)
 }
