@@ -1,0 +1,263 @@
+import type { Duration, Scope } from "effect"
+import { Effect, Stream } from "effect"
+import type { CandleAggregator, RejectedTrade } from "../../domain/candles/CandleAggregator.ts"
+import { makeCandleAggregator } from "../../domain/candles/CandleAggregator.ts"
+import { encodeEventText } from "../../domain/Envelope.ts"
+import type { Candle, Interval } from "../../domain/Events.ts"
+import type { Exchange, Symbol as SymbolName } from "../../domain/Identity.ts"
+import { micros } from "../../domain/Time.ts"
+import { TOPIC } from "../../domain/Topics.ts"
+import type { BusError, BusRecord, OutgoingRecord } from "../../services/Bus.ts"
+import { Bus } from "../../services/Bus.ts"
+import { deadLetterRecord, decodeBatch, nowMicros, recordSource, scanTopics, toOutgoing } from "./roleSupport.ts"
+
+/**
+ * The `candles` role: consumer group on `market.trades` -> CandleAggregator ->
+ * `market.candles.<interval>` for the base interval and its roll-ups.
+ *
+ * Delivery: at-least-once in, exactly-once effect out.
+ * - One aggregator per partition, so the commit floor of a partition is its
+ *   aggregator's `oldestOpenSeq`: offsets are committed only below the first
+ *   trade of a still-open window (of any interval), after the candles closed by
+ *   the batch are published. A restart replays every trade of every window that
+ *   was not yet emitted, so no window is ever emitted from part of its trades.
+ * - Windows that were emitted before the restart but whose trades are partly
+ *   replayed are not emitted again: at start the role scans its output topics
+ *   for the last closed candle per instrument and interval and `restore`s it.
+ * - A partition whose records rewind (redelivery after a rebalance) gets a fresh
+ *   aggregator, restored the same way.
+ * - Late trades (window already closed) go to `dlq.sink` with error "LateTrade"
+ *   and are counted; duplicates (same trade id in a window) are counted only.
+ * - Idle instruments: every `idleCheck` (through Clock) the aggregators close
+ *   windows whose end + lateness has passed in processing time, on partitions
+ *   this member has read to their end (a backlog, e.g. after a restart, is
+ *   event time still to come, not idleness). Trades that reach the candles role
+ *   later than the lateness after their exchange time are late by definition:
+ *   choose the lateness above the ingest latency.
+ */
+export interface CandlesRoleOptions {
+  readonly group?: string
+  readonly interval?: Interval
+  readonly rollUps?: ReadonlyArray<Interval>
+  readonly allowedLatenessMicros?: number
+  /** Also publish open candles (closed: false) after every batch that changed them. */
+  readonly emitUpdates?: boolean
+  readonly idleCheck?: Duration.Input
+  readonly maxBatch?: number
+  /** Scan the candle topics at start to avoid re-emitting windows (default true). */
+  readonly restore?: boolean
+}
+
+export interface CandlesRoleStats {
+  readonly records: number
+  readonly trades: number
+  readonly ignored: number
+  readonly undecodable: number
+  readonly late: number
+  readonly duplicate: number
+  readonly candlesPublished: number
+  readonly updatesPublished: number
+  readonly partitionResets: number
+  readonly restoredKeys: number
+  /** Idle checks skipped for a partition because this member had not read it to its end yet. */
+  readonly idleSkippedBehind: number
+}
+
+interface PartitionState {
+  aggregator: CandleAggregator
+  last: BusRecord
+  nextOffset: number
+  committed: number
+}
+
+const emittedKey = (exchange: string, symbol: string, interval: string) => `${exchange}\u0000${symbol}\u0000${interval}`
+
+export const makeCandlesRole = (
+  options: CandlesRoleOptions = {}
+): Effect.Effect<
+  { readonly run: Effect.Effect<void, BusError>; readonly stats: Effect.Effect<CandlesRoleStats> },
+  BusError,
+  Bus | Scope.Scope
+> =>
+  Effect.gen(function* () {
+    const bus = yield* Bus
+    const group = options.group ?? "candles"
+    const interval = options.interval ?? "1m"
+    const rollUps = options.rollUps ?? ["5m", "15m", "1h"]
+    const intervals: ReadonlyArray<Interval> = [interval, ...rollUps.filter((i) => i !== interval)]
+    const lateness = options.allowedLatenessMicros ?? 2_000_000
+    const emitUpdates = options.emitUpdates === true
+
+    // last closed openTime per instrument and interval, from the topics (restart) and then from what we publish
+    const emitted = new Map<string, { exchange: Exchange; symbol: SymbolName; interval: Interval; openTime: number }>()
+    const remember = (c: Candle) => {
+      if (!c.closed) return
+      const k = emittedKey(c.exchange, c.symbol, c.interval)
+      const prev = emitted.get(k)
+      if (prev === undefined || prev.openTime < c.openTime) {
+        emitted.set(k, { exchange: c.exchange, symbol: c.symbol, interval: c.interval, openTime: c.openTime })
+      }
+    }
+    if (options.restore !== false) {
+      const now = yield* nowMicros
+      yield* scanTopics(
+        { topics: intervals.map((i) => TOPIC.candles(i)), group: `${group}.restore.${now}` },
+        undefined,
+        (_, event) => {
+          if (event._tag === "Candle" && event.source === "trades") remember(event)
+          return undefined
+        }
+      )
+    }
+    const stats = {
+      records: 0,
+      trades: 0,
+      ignored: 0,
+      undecodable: 0,
+      late: 0,
+      duplicate: 0,
+      candlesPublished: 0,
+      updatesPublished: 0,
+      partitionResets: 0,
+      restoredKeys: emitted.size,
+      idleSkippedBehind: 0
+    }
+
+    const newAggregator = () => {
+      const aggregator = makeCandleAggregator({ interval, rollUps, allowedLatenessMicros: lateness, emitUpdates })
+      for (const e of emitted.values()) aggregator.restore(e.exchange, e.symbol, e.interval, e.openTime)
+      return aggregator
+    }
+
+    const publishAll = (records: ReadonlyArray<OutgoingRecord>) =>
+      records.length === 0 ? Effect.void : Effect.asVoid(bus.publish(records))
+
+    const parts = new Map<string, PartitionState>()
+    const consumer = yield* bus.consumer({
+      group,
+      topics: [TOPIC.trades],
+      ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch })
+    })
+
+    const lateLetter = (r: RejectedTrade, record: BusRecord): OutgoingRecord =>
+      deadLetterRecord(
+        {
+          source: recordSource(record),
+          error: "LateTrade",
+          reason: r.detail,
+          raw: encodeEventText(r.trade),
+          exchange: r.trade.exchange,
+          receivedTs: r.trade.receivedTs
+        },
+        record.key
+      )
+
+    /** Commits, per partition, everything below the oldest trade still needed by an open window. */
+    const commitFloors = Effect.suspend(() => {
+      const toCommit: Array<BusRecord> = []
+      for (const p of parts.values()) {
+        const floor = p.aggregator.oldestOpenSeq() ?? p.nextOffset
+        if (floor > p.committed) {
+          // the port commits "after the highest record given": hand it the record just below the floor
+          toCommit.push({ ...p.last, offset: floor - 1 })
+          p.committed = floor
+        }
+      }
+      return toCommit.length === 0 ? Effect.void : consumer.commit(toCommit)
+    })
+
+    const windowKey = (c: Candle) => `${c.exchange}\u0000${c.symbol}\u0000${c.interval}\u0000${c.openTime}`
+
+    /**
+     * Closed candles in emission order, then the latest update of each window
+     * still open: updates are conflated per batch (only the last state of a
+     * window is worth publishing) and never published after the window closed.
+     */
+    const outgoing = (candles: ReadonlyArray<Candle>): Array<OutgoingRecord> => {
+      const out: Array<OutgoingRecord> = []
+      const updates = new Map<string, Candle>()
+      for (const c of candles) {
+        if (c.closed) {
+          updates.delete(windowKey(c))
+          out.push(toOutgoing(c))
+          stats.candlesPublished++
+        } else updates.set(windowKey(c), c)
+      }
+      for (const c of updates.values()) {
+        out.push(toOutgoing(c))
+        stats.updatesPublished++
+      }
+      return out
+    }
+
+    const onBatch = (batch: ReadonlyArray<BusRecord>) =>
+      Effect.gen(function* () {
+        stats.records += batch.length
+        const { events, dead } = decodeBatch(batch)
+        stats.undecodable += dead.length
+        const letters: Array<OutgoingRecord> = [...dead]
+        const produced: Array<Candle> = []
+        // records that did not decode still advance their partition's position
+        for (const r of batch) {
+          const k = `${r.topic}\u0000${r.partition}`
+          let p = parts.get(k)
+          if (p === undefined || r.offset < p.nextOffset) {
+            if (p !== undefined) stats.partitionResets++
+            p = { aggregator: newAggregator(), last: r, nextOffset: r.offset, committed: r.offset }
+            parts.set(k, p)
+          }
+          p.last = r
+          p.nextOffset = r.offset + 1
+        }
+        for (const { record, event } of events) {
+          if (event._tag !== "Trade") {
+            stats.ignored++
+            continue
+          }
+          stats.trades++
+          const p = parts.get(`${record.topic}\u0000${record.partition}`)
+          if (p === undefined) continue
+          for (const c of p.aggregator.onTrade(event, record.offset)) produced.push(c)
+          for (const r of p.aggregator.takeRejected()) {
+            if (r.reason === "late") {
+              stats.late++
+              letters.push(lateLetter(r, record))
+            } else stats.duplicate++
+          }
+        }
+        yield* publishAll([...outgoing(produced), ...letters])
+        for (const c of produced) remember(c)
+        yield* commitFloors
+      })
+
+    const onTick = Effect.gen(function* () {
+      const now = yield* nowMicros
+      if (parts.size === 0) return
+      // only partitions this member has read to their end: a partition with a backlog
+      // still holds trades for the windows the clock would close (after a restart, say)
+      const ends = new Map<string, number>()
+      for (const l of yield* bus.lag(group, [TOPIC.trades])) ends.set(`${l.topic}\u0000${l.partition}`, l.end)
+      const produced: Array<Candle> = []
+      for (const [k, p] of parts) {
+        if (p.nextOffset < (ends.get(k) ?? Number.POSITIVE_INFINITY)) {
+          stats.idleSkippedBehind++
+          continue
+        }
+        for (const c of p.aggregator.onWatermark(micros(now))) produced.push(c)
+      }
+      yield* publishAll(outgoing(produced))
+      for (const c of produced) remember(c)
+      yield* commitFloors
+    })
+
+    type Step = { readonly _tag: "Batch"; readonly batch: ReadonlyArray<BusRecord> } | { readonly _tag: "Tick" }
+    const steps: Stream.Stream<Step, BusError> = Stream.merge(
+      consumer.batches.pipe(Stream.map((batch): Step => ({ _tag: "Batch", batch }))),
+      Stream.tick(options.idleCheck ?? "1 second").pipe(Stream.map((): Step => ({ _tag: "Tick" })))
+    )
+    const run = steps.pipe(
+      Stream.runForEach((step) => (step._tag === "Batch" ? onBatch(step.batch) : onTick)),
+      Effect.withSpan("CandlesRole.run")
+    )
+    return { run, stats: Effect.sync((): CandlesRoleStats => ({ ...stats })) }
+  })
