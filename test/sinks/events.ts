@@ -172,6 +172,9 @@ export const tradesArb = (exchange: Exchange, symbol: SymbolName, maxLength = 12
       )
     )
 
+export const withSymbol = (trades: ReadonlyArray<Trade>, symbol: SymbolName): Array<Trade> =>
+  trades.map((t) => ({ ...t, symbol, nativeSymbol: symbol.replace("-", "") }))
+
 export const candle = (
   exchange: Exchange,
   symbol: SymbolName,

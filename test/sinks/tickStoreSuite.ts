@@ -4,10 +4,11 @@ import { Effect } from "effect"
 import * as fc from "fast-check"
 import { candlesFromTrades } from "../../src/domain/candles/BatchCandles.ts"
 import type { BookDelta, BookSnapshot, Quote, Trade } from "../../src/domain/Events.ts"
+import type { Symbol as SymbolName } from "../../src/domain/Identity.ts"
 import type { SinkError } from "../../src/services/SinkError.ts"
 import type { TickEvent } from "../../src/services/TickStore.ts"
 import { TickStore } from "../../src/services/TickStore.ts"
-import { D, freshSymbol, knownTicks, MINUTE, sourced, T0, trade, tradesArb } from "./events.ts"
+import { D, freshSymbol, knownTicks, MINUTE, sourced, T0, trade, tradesArb, withSymbol } from "./events.ts"
 import { byTradeOrder, distinctTrades, expectBook, expectQuote, expectTrade } from "./expected.ts"
 
 /**
@@ -102,11 +103,12 @@ export const tickStoreSuite = (name: string, storeLayer: Layer.Layer<TickStore, 
           Effect.promise(() =>
             fc.assert(
               fc.asyncProperty(
-                fc.constant(null).chain(() => tradesArb("coinbase", freshSymbol("USD"))),
+                tradesArb("coinbase", "PLACEHOLDER-USD" as SymbolName),
                 fc.array(fc.nat({ max: 40 }), { minLength: 1, maxLength: 6 }),
-                async (trades, cuts) => {
-                  const symbol = trades[0]?.symbol
-                  if (symbol === undefined) return
+                async (generated, cuts) => {
+                  // a fresh instrument per execution, shrinking runs included: the store keeps earlier runs' rows
+                  const symbol = freshSymbol("USD")
+                  const trades = withSymbol(generated, symbol)
                   const all = sourced<TickEvent>(trades, "market.trades", 1)
                   // batches in offset order; each cut also redelivers the batch before it
                   const bounds = [...new Set([0, ...cuts.map((c) => Math.min(c * 3, all.length)), all.length])].sort(

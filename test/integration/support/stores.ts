@@ -1,5 +1,6 @@
 import { createClient } from "@clickhouse/client"
 import { Effect, Layer, Redacted } from "effect"
+import postgres from "postgres"
 import type { ClickHouseOptions } from "../../../src/layers/sinks/ClickHouseTickStore.ts"
 
 /**
@@ -53,5 +54,31 @@ export const requireClickHouse = async (): Promise<void> => {
     throw new Error(`ClickHouse not reachable at ${clickhouseUrl} (${String(e)}): ${hint}`)
   } finally {
     await client.close()
+  }
+}
+
+/** Drops a Postgres schema (and everything in it) when the layer is released. */
+export const dropPostgresSchemaAfter = (url: string, schema: string): Layer.Layer<never> =>
+  Layer.effectDiscard(
+    Effect.addFinalizer(() =>
+      Effect.promise(async () => {
+        const sql = postgres(url, { max: 1, onnotice: () => {} })
+        try {
+          await sql.unsafe(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+        } finally {
+          await sql.end({ timeout: 5 })
+        }
+      })
+    )
+  )
+
+export const requirePostgres = (url: string) => async (): Promise<void> => {
+  const sql = postgres(url, { max: 1, connect_timeout: 5, onnotice: () => {} })
+  try {
+    await sql`SELECT 1`
+  } catch (e) {
+    throw new Error(`Postgres not reachable at ${url.replace(/:[^:@/]*@/, ":***@")} (${String(e)}): ${hint}`)
+  } finally {
+    await sql.end({ timeout: 5 })
   }
 }
