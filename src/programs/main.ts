@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-import { NodeRuntime, NodeServices } from "@effect/platform-node"
+// Subpath imports: the package barrel loads every Node adapter (HTTP, cluster, workers), seconds of start-up.
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Effect } from "effect"
 import { Command } from "effect/cli"
 import { demoCommand } from "./cli/demoCommand.ts"
@@ -7,7 +9,10 @@ import { normalizeCommand } from "./cli/normalizeCommand.ts"
 
 /**
  * The `marketflow` executable: one subcommand per role. Adding a role is one
- * command file under ./cli and one line in the list below.
+ * command file under ./cli and one line in the list below. A command file
+ * declares its flags eagerly and imports its program lazily (`import()` in the
+ * handler), so a command loads only what it runs: `normalize` never loads the
+ * Kafka client or a database driver.
  */
 const roles = [
   demoCommand, // all-in-one slice on the embedded profile

@@ -4,7 +4,7 @@ import { EXCHANGES } from "../../domain/Identity.ts"
 import type { SyntheticInstrument } from "../../domain/synthetic/SyntheticBinance.ts"
 import { type EpochMicros, MICROS_PER_MINUTE, parseRfc3339 } from "../../domain/Time.ts"
 import { pickInstruments } from "../../layers/SyntheticFeed.ts"
-import { type DemoSource, demo } from "../demo.ts"
+import type { DemoSource } from "../demo.ts"
 import { InputError, UsageError } from "./CliErrors.ts"
 
 const DEFAULT_DURATION_MICROS = 10 * MICROS_PER_MINUTE
@@ -118,6 +118,7 @@ export const demoCommand = Command.make(
       }
     }
 
+    const { demo } = yield* Effect.promise(() => import("../demo.ts"))
     yield* demo({ source, symbols: source._tag === "Replay" ? Option.getOrUndefined(symbols) : undefined }).pipe(
       Effect.catchTag("FeedError", (e) =>
         Effect.fail(e.reason === "Io" ? new InputError({ detail: `cannot read ${e.source}: ${e.detail}` }) : e)

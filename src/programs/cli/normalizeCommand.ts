@@ -1,7 +1,6 @@
 import { Effect } from "effect"
 import { Command, Flag } from "effect/cli"
 import { EXCHANGES } from "../../domain/Identity.ts"
-import { normalize } from "../normalize.ts"
 import { BadInputError } from "./CliErrors.ts"
 
 export const normalizeCommand = Command.make(
@@ -10,6 +9,7 @@ export const normalizeCommand = Command.make(
     exchange: Flag.Literals("exchange", EXCHANGES).pipe(Flag.withDescription("Venue whose frames are on stdin"))
   },
   Effect.fn(function* ({ exchange }) {
+    const { normalize } = yield* Effect.promise(() => import("../normalize.ts"))
     const report = yield* normalize({ exchange })
     if (report.badLines > 0) {
       return yield* new BadInputError({
