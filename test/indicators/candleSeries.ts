@@ -8,7 +8,7 @@ export const DAY0 = 1_759_968_000_000_000
 export const MINUTE = 60_000_000
 
 /** Closed 1m candles of one instrument with random gaps (empty minutes have no candle), prices to 2 decimals. */
-export const oneMinuteCandlesArb = (maxLength = 500) =>
+export const oneMinuteCandlesArb = (maxLength = 500, minLength = 0) =>
   fc
     .tuple(
       fc.integer({ min: 1_000, max: 10_000_000 }),
@@ -23,7 +23,7 @@ export const oneMinuteCandlesArb = (maxLength = 500) =>
           down: fc.integer({ min: 0, max: 200 }),
           volume: fc.integer({ min: 1, max: 1_000_000 })
         }),
-        { maxLength }
+        { maxLength, minLength }
       )
     )
     .map(([startCents, steps]) => {

@@ -71,7 +71,7 @@ export const lastPerPartition = (batch: ReadonlyArray<BusRecord>): Array<BusReco
 export const scanTopics = <A>(
   options: { readonly topics: ReadonlyArray<string>; readonly group: string },
   initial: A,
-  f: (acc: A, event: BusEvent) => A
+  f: (acc: A, event: BusEvent, record: BusRecord) => A
 ) =>
   Effect.scoped(
     Effect.gen(function* () {
@@ -89,7 +89,7 @@ export const scanTopics = <A>(
             const end = remaining.get(k)
             if (end !== undefined && r.offset >= end - 1) remaining.delete(k)
             const event = decodeEvent(r.value, `bus:${r.topic}`)
-            if (event._tag !== "DecodeError") acc = f(acc, event)
+            if (event._tag !== "DecodeError") acc = f(acc, event, r)
           }
           return remaining.size === 0
         }),
