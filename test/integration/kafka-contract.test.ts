@@ -8,9 +8,18 @@ import { brokers, requireBroker } from "./support/broker.ts"
 // (each scenario creates a topic and joins groups) and longer waits (rebalances).
 beforeAll(requireBroker)
 
-busContract("kafka", KafkaBus.layer({ brokers, clientId: "mf-contract" }), {
-  propertyRuns: Number(process.env.MF_CONTRACT_RUNS ?? 12),
-  shrink: false,
-  waitTimeout: "30 seconds",
-  testTimeoutMs: 600_000
-})
+busContract(
+  "kafka",
+  KafkaBus.layer({
+    brokers,
+    clientId: "mf-contract",
+    ...(process.env.MF_KAFKA_DEBUG === undefined ? {} : { consumerConfig: { debug: process.env.MF_KAFKA_DEBUG } })
+  }),
+  {
+    propertyRuns: Number(process.env.MF_CONTRACT_RUNS ?? 12),
+    shrink: false,
+    ...(process.env.MF_CONTRACT_SEED === undefined ? {} : { seed: Number(process.env.MF_CONTRACT_SEED) }),
+    waitTimeout: "30 seconds",
+    testTimeoutMs: 600_000
+  }
+)

@@ -115,6 +115,8 @@ export const makeAdmin = (producer: NativeProducer, options: KafkaBusOptions): E
       return t.partitions.length
     })
 
+    // Right after a topic is created (or a leader moves) ListOffsets can answer
+    // a partition with an error or -1; that is transient, so it is retried.
     const listOffsets = (tps: ReadonlyArray<{ topic: string; partition: number }>, spec: Kafka.OffsetSpec) =>
       nodeCallback<Array<Kafka.ListOffsetsResult>>("listing partition offsets", (cb) => {
         admin.listOffsets(
@@ -122,7 +124,27 @@ export const makeAdmin = (producer: NativeProducer, options: KafkaBusOptions): E
           { timeout },
           cb
         )
-      })
+      }).pipe(
+        Effect.flatMap((results) => {
+          const bad = results.find((r) => r.error !== undefined || r.offset < 0)
+          return bad === undefined
+            ? Effect.succeed(results)
+            : Effect.fail(
+                bad.error === undefined
+                  ? new BusError({ reason: "Timeout", detail: `no offset yet for ${bad.topic}[${bad.partition}]` })
+                  : toBusError(`offsets of ${bad.topic}[${bad.partition}]`, bad.error, "Timeout")
+              )
+        }),
+        Effect.retry({
+          schedule: Schedule.spaced(Duration.millis(50)),
+          while: (e) => e.retryable
+        }),
+        Effect.timeoutOrElse({
+          duration: Duration.millis(timeout),
+          orElse: () =>
+            Effect.fail(new BusError({ reason: "Timeout", detail: `partition offsets not available in ${timeout} ms` }))
+        })
+      )
 
     const lag = Effect.fn("Bus.lag")(function* (group: string, topics: ReadonlyArray<string>) {
       const described = yield* describeTopics(topics)

@@ -38,6 +38,12 @@ export interface KafkaBusOptions {
   readonly maxPollIntervalMs: number
   readonly sessionTimeoutMs: number
   /**
+   * `heartbeat.interval.ms`: how soon a member learns that the group is
+   * rebalancing (a cooperative rebalance takes two rounds), so it bounds how
+   * fast partitions move when members join or leave.
+   */
+  readonly heartbeatIntervalMs: number
+  /**
    * Records the consumer holds for downstream beyond what it has emitted. Past
    * it the assigned partitions are paused (while polling continues), below half
    * of it they are resumed.
@@ -75,6 +81,7 @@ export const defaultOptions: KafkaBusOptions = {
   maxInFlightRecords: 100_000,
   maxPollIntervalMs: 300_000,
   sessionTimeoutMs: 45_000,
+  heartbeatIntervalMs: 1_000,
   prefetchRecords: 5_000,
   fetchQueueKBytes: 16_384,
   revokeGraceMs: 0
@@ -96,7 +103,8 @@ const ms = (name: string, fallback: number) =>
  * MF_KAFKA_BROKERS, MF_KAFKA_CLIENT_ID, MF_KAFKA_CONNECT_TIMEOUT,
  * MF_KAFKA_REQUEST_TIMEOUT, MF_KAFKA_DELIVERY_TIMEOUT, MF_KAFKA_LINGER,
  * MF_KAFKA_BATCH_BYTES, MF_KAFKA_COMPRESSION, MF_KAFKA_MAX_POLL_INTERVAL,
- * MF_KAFKA_SESSION_TIMEOUT, MF_KAFKA_PREFETCH_RECORDS, MF_KAFKA_REVOKE_GRACE.
+ * MF_KAFKA_SESSION_TIMEOUT, MF_KAFKA_HEARTBEAT_INTERVAL, MF_KAFKA_PREFETCH_RECORDS,
+ * MF_KAFKA_REVOKE_GRACE.
  * Durations take Effect's form ("10 seconds", "250 millis").
  */
 export const KafkaBusConfig: Config.Config<KafkaBusOptions> = Config.all({
@@ -114,6 +122,7 @@ export const KafkaBusConfig: Config.Config<KafkaBusOptions> = Config.all({
   maxInFlightRecords: Config.succeed(defaultOptions.maxInFlightRecords),
   maxPollIntervalMs: ms("MF_KAFKA_MAX_POLL_INTERVAL", defaultOptions.maxPollIntervalMs),
   sessionTimeoutMs: ms("MF_KAFKA_SESSION_TIMEOUT", defaultOptions.sessionTimeoutMs),
+  heartbeatIntervalMs: ms("MF_KAFKA_HEARTBEAT_INTERVAL", defaultOptions.heartbeatIntervalMs),
   prefetchRecords: Config.Int("MF_KAFKA_PREFETCH_RECORDS").pipe(Config.withDefault(defaultOptions.prefetchRecords)),
   fetchQueueKBytes: Config.succeed(defaultOptions.fetchQueueKBytes),
   revokeGraceMs: ms("MF_KAFKA_REVOKE_GRACE", defaultOptions.revokeGraceMs)
@@ -169,7 +178,7 @@ export const consumerConfig = (
   "auto.offset.reset": startFrom,
   "max.poll.interval.ms": o.maxPollIntervalMs,
   "session.timeout.ms": o.sessionTimeoutMs,
-  "heartbeat.interval.ms": Math.max(100, Math.floor(o.sessionTimeoutMs / 10)),
+  "heartbeat.interval.ms": Math.min(o.heartbeatIntervalMs, Math.floor(o.sessionTimeoutMs / 3)),
   // Bounded prefetch inside librdkafka: at most this many KB and records per
   // consumer are fetched ahead of what the bus has taken (the bus's own buffer,
   // prefetchRecords, comes on top).

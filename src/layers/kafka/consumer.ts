@@ -140,6 +140,9 @@ export const makeConsumer = (
       waiter?.done(failed ? err : undefined)
     }
     let pollFiber: Fiber.Fiber<void> | undefined
+    // Set by the first assignment (librdkafka reports one, possibly empty, once
+    // the member has joined and synced).
+    let joined = false
 
     const wake = () => {
       const w = dataWaiter
@@ -157,6 +160,7 @@ export const makeConsumer = (
       if (c === undefined) return
       const partitions = assignment.map(plainTp)
       const code = codeOf(err)
+      if (code === CODE.ERR__ASSIGN_PARTITIONS) joined = true
       if (closing) {
         // close() waits for this answer; nothing is fetched any more.
         try {
@@ -191,11 +195,17 @@ export const makeConsumer = (
           rebalance_cb: handleRebalance,
           offset_commit_cb: handleCommitAnswer
         })
+        if (options.consumerConfig?.debug !== undefined) {
+          // librdkafka's debug contexts were asked for explicitly: surface them.
+          c.on("event.log", (log: { fac?: string; message?: string }) => {
+            warnings.push(`librdkafka ${log.fac ?? ""}: ${log.message ?? ""}`)
+          })
+        }
         c.on("event.error", (err: unknown) => {
           if (typeof err === "object" && err !== null && (err as { isFatal?: boolean }).isFatal === true) {
             fail(toBusError(`consumer ${group} fatal error`, err, "Fatal"))
           } else {
-            warnings.push(`consumer ${group}: ${String((err as { message?: string } | undefined)?.message ?? err)}`)
+            warnings.push(String((err as { message?: string } | undefined)?.message ?? err))
           }
         })
         return connectClient(`consumer ${group}`, c, options).pipe(
@@ -386,7 +396,7 @@ export const makeConsumer = (
         else yield* startRevoke(ev.partitions, ev.lost)
       }
       yield* finishRevocations(false)
-      while (warnings.length > 0) yield* Effect.logWarning(warnings.shift())
+      while (warnings.length > 0) yield* Effect.logWarning(`consumer ${group}`, warnings.shift())
       if (closing || (!paused && buffered >= prefetch)) paused = true
       if (paused && !closing && buffered <= prefetch / 2) {
         paused = false
@@ -405,7 +415,9 @@ export const makeConsumer = (
       accept(messages)
     })
 
-    pollFiber = yield* Effect.forkScoped(
+    // Detached, not scoped: close() (the release above) must run while the loop
+    // still polls, and a scoped fiber would be interrupted before it.
+    pollFiber = yield* Effect.forkDetach(
       Effect.gen(function* () {
         // After a fatal error the loop stops; on close it keeps polling (paused)
         // until close() interrupts it.
@@ -424,12 +436,24 @@ export const makeConsumer = (
         // (offset_commit_cb) are served by that poll.
         closing = true
         fail(new BusError({ reason: "Closed", detail: `consumer ${group} is closed` }))
+        const polling = () => pollFiber !== undefined && pollFiber.pollUnsafe() === undefined
         yield* Effect.gen(function* () {
-          while (commitsInFlight > 0 && pollFiber !== undefined && pollFiber.pollUnsafe() === undefined) {
-            yield* Effect.sleep(Duration.millis(5))
-          }
+          while (commitsInFlight > 0 && polling()) yield* Effect.sleep(Duration.millis(5))
         }).pipe(
           Effect.timeoutOrElse({ duration: Duration.millis(options.requestTimeoutMs), orElse: () => Effect.void })
+        )
+        // librdkafka skips LeaveGroup when it closes between JoinGroup and
+        // SyncGroup: the broker then keeps a ghost member until the session
+        // times out, and every later join of the group waits for it. A member
+        // closed right after it was created therefore first finishes joining
+        // (normally a few ms; bounded).
+        yield* Effect.gen(function* () {
+          while (!joined && polling()) yield* Effect.sleep(Duration.millis(5))
+        }).pipe(
+          Effect.timeoutOrElse({
+            duration: Duration.millis(Math.min(options.sessionTimeoutMs, 10_000)),
+            orElse: () => Effect.logWarning(`consumer ${group}: closing before it finished joining the group`)
+          })
         )
         if (pollFiber !== undefined) yield* Fiber.interrupt(pollFiber)
         yield* finishRevocations(true)
