@@ -3,6 +3,7 @@ import { Context } from "effect"
 import type { BookDelta, BookSnapshot, Candle, Quote, Trade } from "../domain/Events.ts"
 import type { Exchange, Symbol as SymbolName } from "../domain/Identity.ts"
 import type { EpochMicros } from "../domain/Time.ts"
+import type { TopicPartition } from "./Bus.ts"
 import type { SinkError } from "./SinkError.ts"
 import type { Pending, Sourced } from "./Sourced.ts"
 
@@ -73,5 +74,10 @@ export class Archive extends Context.Service<
     /** Reads finished files back, in exchange-time order. */
     readonly read: (query: ArchiveQuery) => Effect.Effect<ReadonlyArray<ArchiveEvent>, SinkError>
     readonly files: Effect.Effect<ReadonlyArray<ArchiveFile>, SinkError>
+    /**
+     * The consumer's assignment changed: drop buffered records of partitions no
+     * longer assigned (their new owner re-reads them from the last commit).
+     */
+    readonly resync: (assigned: ReadonlyArray<TopicPartition>) => Effect.Effect<void>
   }
 >()("marketflow/Archive") {}

@@ -33,5 +33,6 @@ export const archiveHandler = (archive: Archive["Service"]): SinkHandler => ({
   accepts: isArchiveEvent,
   write: (batch) => archive.write(batch as ReadonlyArray<Sourced<ArchiveEvent>>),
   tick: archive.tick,
-  flush: archive.flush
+  flush: archive.flush,
+  onAssignment: archive.resync
 })
