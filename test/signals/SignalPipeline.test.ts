@@ -25,7 +25,10 @@ describe("signal building blocks", () => {
     const diluted = ensemble([v("a", "short", 0.7, 1), v("b", "flat", 0.5, 1)])
     assert.strictEqual(diluted.direction, "short")
     assert.closeTo(diluted.probability, 0.6, 1e-12)
-    assert.strictEqual(diluted.agreement, 0.5)
+    assert.strictEqual(diluted.agreement, 1, "abstaining is not disagreeing")
+    const split = ensemble([v("a", "long", 0.9, 3), v("b", "short", 0.6, 1)])
+    assert.strictEqual(split.direction, "long")
+    assert.strictEqual(split.agreement, 0.75)
   })
 
   it("isotonic calibration is monotone and maps probabilities to observed hit rates", () => {

@@ -4,7 +4,11 @@ export interface EnsembleResult {
   readonly direction: Direction
   /** Probability that `direction` is right, in [0.5, 1] (0.5 when flat). */
   readonly probability: number
-  /** Share of the total weight that voted for `direction`, in [0, 1]. */
+  /**
+   * Share of the weight of the predictors that took a side (long or short) that
+   * took this one, in [0, 1]: an abstaining (flat) predictor dilutes the
+   * probability, but is not a disagreement.
+   */
   readonly agreement: number
 }
 
@@ -28,6 +32,11 @@ export const ensemble = (votes: ReadonlyArray<PredictorVote>): EnsembleResult =>
   const direction: Direction = s > 1e-12 ? "long" : s < -1e-12 ? "short" : "flat"
   if (direction === "flat") return { direction, probability: 0.5, agreement: 0 }
   let agreeing = 0
-  for (const v of votes) if (v.weight > 0 && v.direction === direction) agreeing += v.weight
-  return { direction, probability: Math.min(1, 0.5 + Math.abs(s) / 2), agreement: agreeing / total }
+  let sided = 0
+  for (const v of votes) {
+    if (!(v.weight > 0) || v.direction === "flat") continue
+    sided += v.weight
+    if (v.direction === direction) agreeing += v.weight
+  }
+  return { direction, probability: Math.min(1, 0.5 + Math.abs(s) / 2), agreement: sided > 0 ? agreeing / sided : 0 }
 }

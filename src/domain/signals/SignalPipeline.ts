@@ -24,9 +24,10 @@ import { DEFAULT_RISK, kellySize, levelsFromAtr } from "./Risk.ts"
  * the close of its candle (openTime + interval) and expires `ttlBars`
  * intervals later. `nowMicros` (the Clock live, virtual time in a backtest) only
  * decides whether a signal is still fresh enough to become final.
- * confidence = 0.5 + (probability - 0.5) x agreement (the weight share that
- * voted for the direction), so a split ensemble is less confident than a
- * unanimous one with the same probability. Tiers are thresholds on confidence.
+ * confidence = 0.5 + (probability - 0.5) x agreement (the share of the
+ * predictors that took a side which took this one), so a split ensemble is
+ * less confident than a unanimous one with the same probability. Tiers are
+ * thresholds on confidence.
  */
 export interface SignalConfig {
   readonly calibration: Calibration
