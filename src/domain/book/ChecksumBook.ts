@@ -41,6 +41,14 @@ export class ChecksumBook {
     return false
   }
 
+  /** Frames were lost (connection dropped, ingress overflow). Returns true when a resubscribe is needed now. */
+  lost(t: Stamp, reason: string, requestNow: boolean, out: Array<MarketEvent>): boolean {
+    if (this.state.phase !== "live") return false
+    out.push(this.state.invalidate(t, reason, {}))
+    this.resyncRequested = requestNow
+    return requestNow
+  }
+
   /** Returns true when a fresh snapshot must be requested. */
   snapshot(
     t: Stamp,

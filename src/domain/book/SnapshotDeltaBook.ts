@@ -54,6 +54,14 @@ export class SnapshotDeltaBook {
     return false
   }
 
+  /** Frames were lost (connection dropped, ingress overflow). Returns true when a resubscribe is needed now. */
+  lost(t: Stamp, reason: string, requestNow: boolean, out: Array<MarketEvent>): boolean {
+    if (this.state.phase !== "live") return false
+    out.push(this.state.invalidate(t, reason, {}))
+    this.resyncRequested = requestNow
+    return requestNow
+  }
+
   /** The connection lost messages: the book is wrong until a fresh snapshot. */
   invalidate(
     t: Stamp,

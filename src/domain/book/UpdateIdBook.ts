@@ -80,6 +80,19 @@ export class UpdateIdBook {
     return false
   }
 
+  /**
+   * Frames were lost outside the stream's own numbering (connection dropped, ingress
+   * overflow): the book is invalid. Returns true when a snapshot must be fetched now.
+   */
+  lost(t: Stamp, reason: string, requestNow: boolean, out: Array<MarketEvent>): boolean {
+    const s = this.state
+    const hadData = s.phase === "live" || this.buffer.length > 0
+    if (s.phase === "live") out.push(s.invalidate(t, reason, { fromSequence: this.updateId }))
+    this.buffer = []
+    this.snapshotRequested = requestNow && hadData
+    return this.snapshotRequested
+  }
+
   /** Returns true when this snapshot was unusable and another is needed. */
   snapshot(snap: DepthSnapshot, out: Array<MarketEvent>): boolean {
     const s = this.state

@@ -3,6 +3,7 @@ import { DecodeError } from "../../Errors.ts"
 import type { MarketEvent } from "../../Events.ts"
 import type { RawFrame } from "../../Recording.ts"
 import { type EpochMicros, micros } from "../../Time.ts"
+import { applyConnectionNote, readConnectionNote } from "../common/ConnectionNote.ts"
 import { scored } from "../common/Scored.ts"
 import {
   asObject,
@@ -97,6 +98,15 @@ export const makeBinanceNormalizer = (options: NormalizerOptions = {}): Normaliz
 
   const ws = (frame: RawFrame): NormalizeResult => {
     const msg = asObject(parseJson(frame.text), "frame")
+    const note = readConnectionNote(msg)
+    if (note !== undefined) {
+      return applyConnectionNote(
+        "binance",
+        note,
+        frame.receivedTs,
+        [...books].map(([k, b]) => [k, b] as const)
+      )
+    }
     const d = typeof msg.stream === "string" && isObject(msg.data) ? msg.data : msg
     switch (d.e) {
       case "trade":

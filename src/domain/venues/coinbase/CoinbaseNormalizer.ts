@@ -2,6 +2,7 @@ import { SnapshotDeltaBook } from "../../book/SnapshotDeltaBook.ts"
 import { DecodeError } from "../../Errors.ts"
 import type { Candle, MarketEvent } from "../../Events.ts"
 import type { RawFrame } from "../../Recording.ts"
+import { applyConnectionNote, readConnectionNote } from "../common/ConnectionNote.ts"
 import { scored } from "../common/Scored.ts"
 import { asArray, asObject, type JsonObject, parseJson, rfc3339Field, str, uint, WireError } from "../common/Wire.ts"
 import type { NormalizeResult, Normalizer, NormalizerOptions } from "../Venue.ts"
@@ -125,6 +126,12 @@ export const makeCoinbaseNormalizer = (options: NormalizerOptions = {}): Normali
 
   const ws = (frame: RawFrame): NormalizeResult => {
     const msg = asObject(parseJson(frame.text), "frame")
+    const note = readConnectionNote(msg)
+    if (note !== undefined) {
+      // A new connection numbers its messages from 0 again.
+      if (note.state === "disconnected") lastSeq = undefined
+      return applyConnectionNote("coinbase", note, frame.receivedTs, books)
+    }
     if (msg.type === "error") throw new WireError(`venue error: ${String(msg.message)}`)
     // Our own requests, where a recording kept them.
     if (msg.type === "subscribe" || msg.type === "unsubscribe") return { events: [], errors: [] }

@@ -4,6 +4,7 @@ import { DecodeError } from "../../Errors.ts"
 import type { Candle, FeedStatus, MarketEvent } from "../../Events.ts"
 import type { RawFrame } from "../../Recording.ts"
 import { type EpochMicros, micros } from "../../Time.ts"
+import { applyConnectionNote, readConnectionNote } from "../common/ConnectionNote.ts"
 import { parseLossless } from "../common/LosslessJson.ts"
 import { scored } from "../common/Scored.ts"
 import {
@@ -182,6 +183,8 @@ export const makeKrakenNormalizer = (options: NormalizerOptions = {}): Normalize
 
   const ws = (frame: RawFrame): NormalizeResult => {
     const msg = asObject(parseLossless(frame.text), "frame")
+    const note = readConnectionNote(msg)
+    if (note !== undefined) return applyConnectionNote("kraken", note, frame.receivedTs, books)
     if (typeof msg.method === "string") return control(msg)
     const channel = msg.channel
     const c: Ctx = { receivedTs: frame.receivedTs, fallbackTs: lastExchangeTs }
