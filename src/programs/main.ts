@@ -6,6 +6,7 @@ import { Effect } from "effect"
 import { Command } from "effect/cli"
 import { demoCommand } from "./cli/demoCommand.ts"
 import { normalizeCommand } from "./cli/normalizeCommand.ts"
+import { sinkClickhouseCommand, sinkParquetCommand, sinkPostgresCommand, sinkRedisCommand } from "./cli/sinkCommands.ts"
 
 /**
  * The `marketflow` executable: one subcommand per role. Adding a role is one
@@ -16,7 +17,11 @@ import { normalizeCommand } from "./cli/normalizeCommand.ts"
  */
 const roles = [
   demoCommand, // all-in-one slice on the embedded profile
-  normalizeCommand // raw frames (stdin) -> normalized events (stdout)
+  normalizeCommand, // raw frames (stdin) -> normalized events (stdout)
+  sinkClickhouseCommand, // market data -> ClickHouse
+  sinkParquetCommand, // market data -> Parquet archive
+  sinkPostgresCommand, // candles -> Postgres / TimescaleDB
+  sinkRedisCommand // latest values and signals -> Redis
 ]
 
 const marketflow = Command.make("marketflow").pipe(
