@@ -74,9 +74,12 @@ export const connectClient = (
         )
     }),
     Effect.mapError((e) =>
-      e.reason === "Timeout" || e.reason === "Fatal"
-        ? new BusError({ reason: "Connection", detail: `${e.detail} (is a broker listening on ${options.brokers}?)` })
-        : e
+      e.reason === "InvalidArgument"
+        ? e
+        : new BusError({
+            reason: "Connection",
+            detail: `${e.detail} (is a Kafka broker listening on ${options.brokers}?)`
+          })
     ),
     Effect.asVoid
   )
