@@ -98,6 +98,8 @@ export interface SinkStats {
   retries: number
   commits: number
   commitConflicts: number
+  /** Assignment changes seen (1 for a member that never rebalanced). */
+  assignments: number
   degraded: boolean
   lastError: string | undefined
 }
@@ -112,6 +114,7 @@ export const makeSinkStats = (): SinkStats => ({
   retries: 0,
   commits: 0,
   commitConflicts: 0,
+  assignments: 0,
   degraded: false,
   lastError: undefined
 })
@@ -344,6 +347,10 @@ export const runSink = (
         assignmentKey = key
         const keep = new Set(assigned.map(partitionKey))
         for (const k of partitions.keys()) if (!keep.has(k)) partitions.delete(k)
+        stats.assignments++
+        yield* Effect.logInfo(
+          `sink ${config.name}: assigned ${assigned.length} partition(s): ${assigned.map((tp) => `${tp.topic}/${tp.partition}`).join(", ")}`
+        )
         if (handler.onAssignment !== undefined) yield* handler.onAssignment(assigned)
       })
 
