@@ -8,10 +8,15 @@
  * the symbols), then timed through exactly the code the live stages run: the
  * CandleAggregator (1m + 5m/15m/1h roll-ups, exact decimal sums), the
  * FeatureEngine (all indicators on 1m, 5m, 15m, 1h), the rule predictors and the
- * four signal stages. Bus encoding/decoding is not included (see the report).
+ * four signal stages. A second figure adds the replay's decoding: each trade
+ * as a JSONL line (the bare event `marketflow normalize` writes), parsed and
+ * schema-validated (`parseEventLine`) before the same pipeline.
  */
+
+import { Schema } from "effect"
 import { makeCandleAggregator } from "../src/domain/candles/CandleAggregator.ts"
 import { unsafeDecimal } from "../src/domain/Decimal.ts"
+import { BusEvent } from "../src/domain/Envelope.ts"
 import type { Candle, Trade } from "../src/domain/Events.ts"
 import { makeFeatureEngine } from "../src/domain/features/FeatureEngine.ts"
 import { unsafeSymbol } from "../src/domain/Identity.ts"
@@ -19,6 +24,7 @@ import { ruleVotes } from "../src/domain/signals/RulePredictors.ts"
 import { runSignalStages } from "../src/domain/signals/SignalPipeline.ts"
 import { makePrng } from "../src/domain/synthetic/Prng.ts"
 import { micros } from "../src/domain/Time.ts"
+import { parseEventLine } from "../src/programs/stages/EventLines.ts"
 
 const [nArg, symArg, spacingArg] = process.argv.slice(2)
 const N = Number(nArg ?? 2_000_000)
@@ -56,7 +62,10 @@ const genStart = performance.now()
 const trades = generate()
 const genMs = performance.now() - genStart
 
-const run = (withSignals: boolean) => {
+const encodeLine = Schema.encodeSync(Schema.fromJsonString(BusEvent))
+const lines = trades.map((t) => encodeLine(t))
+
+const run = (withSignals: boolean, fromLines = false) => {
   const aggregator = makeCandleAggregator({ interval: "1m", allowedLatenessMicros: 2_000_000 })
   const engine = makeFeatureEngine()
   let candles = 0
@@ -75,7 +84,14 @@ const run = (withSignals: boolean) => {
   }
   const start = performance.now()
   for (let i = 0; i < trades.length; i++) {
-    const out = aggregator.onTrade(trades[i] as Trade, i)
+    let trade = trades[i] as Trade
+    if (fromLines) {
+      const r = parseEventLine(lines[i] ?? "")
+      const e = r._tag === "Events" ? r.events[0] : undefined
+      if (e?._tag !== "Trade") continue
+      trade = e
+    }
+    const out = aggregator.onTrade(trade, i)
     if (out.length > 0) onCandles(out)
   }
   onCandles(aggregator.flush())
@@ -87,6 +103,7 @@ const run = (withSignals: boolean) => {
 run(true)
 const candlesOnly = run(false)
 const full = run(true)
+const replay = run(true, true)
 const rate = (ms: number) => Math.round((N / ms) * 1000)
 console.log(
   JSON.stringify(
@@ -107,7 +124,8 @@ console.log(
         candles: full.candles,
         featureVectors: full.vectors,
         finalSignals: full.finals
-      }
+      },
+      jsonlReplayCandlesFeaturesSignals: { ms: Math.round(replay.ms), tradesPerSecond: rate(replay.ms) }
     },
     null,
     2
