@@ -66,6 +66,8 @@ export interface DemoReport {
 
 export const CANDLE_GROUP = "demo-candles"
 const ALLOWED_LATENESS_MICROS = 5_000_000
+/** Trades the feed may be ahead of the candle consumer. */
+const MAX_IN_FLIGHT = 8_192
 
 export const runDemo = Effect.fn("Demo.run")(function* (options: DemoOptions) {
   const bus = yield* Bus
@@ -88,24 +90,31 @@ export const runDemo = Effect.fn("Demo.run")(function* (options: DemoOptions) {
   const started = yield* Clock.currentTimeMillis
 
   const shown = options.deadLettersShown ?? 3
-  const ingest = yield* ingestToBus({
-    symbols: options.symbols,
-    progressEvery: options.progressEvery ?? 5_000,
-    onProgress: (s) =>
-      Console.error(
-        `  … ${n(s.frames)} frames, ${n(s.tradesPublished)} trades published, ${n(s.badFrames)} bad, ${n(printed.length)} candles closed`
-      ),
-    onDeadLetter: (letter, ordinal) =>
-      ordinal <= shown
-        ? Console.log(formatDeadLetter(letter))
-        : ordinal === shown + 1
-          ? Console.log("  dead letter: (more are counted in the summary, not printed)")
-          : Effect.void
+  const ingestAndDrain = Effect.gen(function* () {
+    const ingest = yield* ingestToBus({
+      symbols: options.symbols,
+      progressEvery: options.progressEvery ?? 5_000,
+      onProgress: (s) =>
+        Console.error(
+          `  … ${n(s.frames)} frames, ${n(s.tradesPublished)} trades published, ${n(s.badFrames)} bad, ${n(printed.length)} candles closed`
+        ),
+      // Hold the feed back while the candle consumer is more than MAX_IN_FLIGHT trades behind:
+      // memory stays bounded and nothing is published that the bus's retention would drop unread.
+      backpressure: (s) => Effect.andThen(stage.awaitConsumed(s.tradesPublished - MAX_IN_FLIGHT), Effect.yieldNow),
+      onDeadLetter: (letter, ordinal) =>
+        ordinal <= shown
+          ? Console.log(formatDeadLetter(letter))
+          : ordinal === shown + 1
+            ? Console.log("  dead letter: (more are counted in the summary, not printed)")
+            : Effect.void
+    })
+    // Drain: every published trade folded and committed.
+    yield* stage.awaitConsumed(ingest.tradesPublished)
+    return ingest
   })
-
-  // Drain: every published trade folded and committed (or the consumer failed, which ends the demo with its error).
-  yield* Effect.raceFirst(
-    stage.awaitConsumed(ingest.tradesPublished),
+  // If the consumer fails, the demo ends with its error instead of waiting for it forever.
+  const ingest = yield* Effect.raceFirst(
+    ingestAndDrain,
     Effect.flatMap(Fiber.join(consumer), () => Effect.never)
   )
   yield* Fiber.interrupt(consumer)
@@ -145,7 +154,11 @@ export const demoLayer = (source: DemoSource) => {
             })
           )
         )
-  return Layer.mergeAll(feed, MemoryBus.layer())
+  // Retention well above MAX_IN_FLIGHT: nothing unread is ever deleted, and memory stays bounded on long sessions.
+  return Layer.mergeAll(
+    feed,
+    MemoryBus.layer({ maxRecordsPerPartition: 3 * MAX_IN_FLIGHT, maxBytesPerPartition: 16 << 20 })
+  )
 }
 
 export const demo = (options: DemoOptions) =>

@@ -22,6 +22,12 @@ export interface IngestOptions {
   /** Calls onProgress each time this many more frames have been read. */
   readonly progressEvery?: number | undefined
   readonly onProgress?: ((stats: IngestStats) => Effect.Effect<void>) | undefined
+  /**
+   * Awaited before each batch is published, with the counts so far: a way to hold
+   * the feed back while the bus's consumers catch up (flow control across the bus
+   * in one process, where the feed would otherwise run ahead of them).
+   */
+  readonly backpressure?: ((stats: IngestStats) => Effect.Effect<void>) | undefined
   /** Called for every dead letter written, with its 1-based ordinal (e.g. to print the first few). */
   readonly onDeadLetter?: ((letter: DeadLetter, ordinal: number) => Effect.Effect<void>) | undefined
 }
@@ -136,6 +142,7 @@ export const ingestToBus = Effect.fn("IngestStage.run")(function* (options: Inge
     Stream.runForEachArray((chunk) =>
       Effect.gen(function* () {
         const { letters, records } = processChunk(chunk)
+        if (options.backpressure !== undefined) yield* options.backpressure({ ...stats })
         if (records.length > 0) yield* bus.publish(records)
         const onDeadLetter = options.onDeadLetter
         if (onDeadLetter !== undefined && letters.length > 0) {
