@@ -65,7 +65,9 @@ type RebalanceEvent =
 
 const keyOf = (topic: string, partition: number): string => `${topic}\u0000${partition}`
 
-const decoder = new TextDecoder()
+// librdkafka hands keys and header values over as Buffers; Buffer#toString is
+// node's native UTF-8 slice, cheaper per short string than TextDecoder.
+const utf8 = (v: string | Buffer): string => (typeof v === "string" ? v : v.toString("utf8"))
 
 const toRecord = (m: NativeMessage): BusRecord => {
   const headers: Record<string, string> = {}
@@ -73,11 +75,11 @@ const toRecord = (m: NativeMessage): BusRecord => {
     for (const h of m.headers) {
       for (const name in h) {
         const v = h[name]
-        if (v !== undefined) headers[name] = typeof v === "string" ? v : decoder.decode(v)
+        if (v !== undefined) headers[name] = utf8(v)
       }
     }
   }
-  const key = m.key === null || m.key === undefined ? null : typeof m.key === "string" ? m.key : decoder.decode(m.key)
+  const key = m.key === null || m.key === undefined ? null : utf8(m.key)
   return {
     topic: m.topic,
     partition: m.partition,
@@ -372,8 +374,16 @@ export const makeConsumer = (
     const accept = (messages: ReadonlyArray<NativeMessage>) => {
       if (closing) return
       const chunk: Array<BusRecord> = []
+      // Records come in runs from one partition: look the state up once per run.
+      let lastTopic = ""
+      let lastPartition = -1
+      let st: PartitionState | undefined
       for (const m of messages) {
-        const st = owned.get(keyOf(m.topic, m.partition))
+        if (m.partition !== lastPartition || m.topic !== lastTopic) {
+          lastTopic = m.topic
+          lastPartition = m.partition
+          st = owned.get(keyOf(m.topic, m.partition))
+        }
         if (st === undefined || st.revoking) continue
         // A record at or before one already taken (a seek overlapping what
         // librdkafka had queued) is skipped: the buffer never holds one twice.
@@ -474,8 +484,15 @@ export const makeConsumer = (
         if (chunk.length <= room) chunks.shift()
         else chunks[0] = chunk.slice(room)
         buffered -= part.length
+        let lastTopic = ""
+        let lastPartition = -1
+        let st: PartitionState | undefined
         for (const r of part) {
-          const st = owned.get(keyOf(r.topic, r.partition))
+          if (r.partition !== lastPartition || r.topic !== lastTopic) {
+            lastTopic = r.topic
+            lastPartition = r.partition
+            st = owned.get(keyOf(r.topic, r.partition))
+          }
           if (st === undefined || st.revoking) continue
           st.emittedNext = r.offset + 1
           out.push(r)
