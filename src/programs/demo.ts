@@ -52,6 +52,8 @@ export interface DemoOptions {
   /** Dead letters printed in full; the rest are counted. */
   readonly deadLettersShown?: number | undefined
   readonly partitions?: number | undefined
+  /** Trades the feed may run ahead of the candle consumer, plus one chunk (default 8192); the bus keeps 3x per partition. */
+  readonly maxInFlight?: number | undefined
 }
 
 export interface DemoReport {
@@ -67,7 +69,7 @@ export interface DemoReport {
 export const CANDLE_GROUP = "demo-candles"
 const ALLOWED_LATENESS_MICROS = 5_000_000
 /** Trades the feed may be ahead of the candle consumer. */
-const MAX_IN_FLIGHT = 8_192
+const DEFAULT_MAX_IN_FLIGHT = 8_192
 
 export const runDemo = Effect.fn("Demo.run")(function* (options: DemoOptions) {
   const bus = yield* Bus
@@ -98,9 +100,13 @@ export const runDemo = Effect.fn("Demo.run")(function* (options: DemoOptions) {
         Console.error(
           `  … ${n(s.frames)} frames, ${n(s.tradesPublished)} trades published, ${n(s.badFrames)} bad, ${n(printed.length)} candles closed`
         ),
-      // Hold the feed back while the candle consumer is more than MAX_IN_FLIGHT trades behind:
+      // Hold the feed back while the candle consumer is more than maxInFlight trades behind:
       // memory stays bounded and nothing is published that the bus's retention would drop unread.
-      backpressure: (s) => Effect.andThen(stage.awaitConsumed(s.tradesPublished - MAX_IN_FLIGHT), Effect.yieldNow),
+      backpressure: (s) =>
+        Effect.andThen(
+          stage.awaitConsumed(s.tradesPublished - (options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT)),
+          Effect.yieldNow
+        ),
       onDeadLetter: (letter, ordinal) =>
         ordinal <= shown
           ? Console.log(formatDeadLetter(letter))
@@ -137,7 +143,7 @@ export const runDemo = Effect.fn("Demo.run")(function* (options: DemoOptions) {
 })
 
 /** The layers the demo runs on: the chosen feed and the in-memory bus. */
-export const demoLayer = (source: DemoSource) => {
+export const demoLayer = (source: DemoSource, maxInFlight = DEFAULT_MAX_IN_FLIGHT) => {
   const feed =
     source._tag === "Replay"
       ? ReplayFeed.layer({ path: source.path, exchange: source.exchange, speed: source.speed })
@@ -154,15 +160,15 @@ export const demoLayer = (source: DemoSource) => {
             })
           )
         )
-  // Retention well above MAX_IN_FLIGHT: nothing unread is ever deleted, and memory stays bounded on long sessions.
+  // Retention well above maxInFlight: nothing unread is ever deleted, and memory stays bounded on long sessions.
   return Layer.mergeAll(
     feed,
-    MemoryBus.layer({ maxRecordsPerPartition: 3 * MAX_IN_FLIGHT, maxBytesPerPartition: 16 << 20 })
+    MemoryBus.layer({ maxRecordsPerPartition: 3 * maxInFlight, maxBytesPerPartition: 16 << 20 })
   )
 }
 
 export const demo = (options: DemoOptions) =>
-  runDemo(options).pipe(Effect.scoped, Effect.provide(demoLayer(options.source)))
+  runDemo(options).pipe(Effect.scoped, Effect.provide(demoLayer(options.source, options.maxInFlight)))
 
 export type DemoRequirements = MarketFeed | Bus
 

@@ -23,7 +23,7 @@ export interface IngestOptions {
   readonly progressEvery?: number | undefined
   readonly onProgress?: ((stats: IngestStats) => Effect.Effect<void>) | undefined
   /**
-   * Awaited before each batch is published, with the counts so far: a way to hold
+   * Awaited before each chunk is processed, with the counts so far: a way to hold
    * the feed back while the bus's consumers catch up (flow control across the bus
    * in one process, where the feed would otherwise run ahead of them).
    */
@@ -141,8 +141,9 @@ export const ingestToBus = Effect.fn("IngestStage.run")(function* (options: Inge
   yield* feed.frames.pipe(
     Stream.runForEachArray((chunk) =>
       Effect.gen(function* () {
-        const { letters, records } = processChunk(chunk)
+        // With the counts of what is already published (the hook may wait for consumers to reach them).
         if (options.backpressure !== undefined) yield* options.backpressure({ ...stats })
+        const { letters, records } = processChunk(chunk)
         if (records.length > 0) yield* bus.publish(records)
         const onDeadLetter = options.onDeadLetter
         if (onDeadLetter !== undefined && letters.length > 0) {
