@@ -237,7 +237,7 @@ describe("sinks under SIGKILL", () => {
         const inView = yield* count(`SELECT countMerge(trades) AS n FROM ${database}.ohlcv_1m`)
         yield* Effect.promise(() => client.close())
         console.log(
-          `crash test: clickhouse rows inserted ${raw} (redelivered ${raw - distinct}), distinct ${distinct}, in the 1m view ${inView}`
+          `crash test: clickhouse raw trade rows ${raw} (inserted twice: ${raw - distinct}), distinct ${distinct}, in the 1m view ${inView}`
         )
         assert.strictEqual(distinct, N)
         assert.strictEqual(inView, N)
