@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Tracer } from "effect"
 import { TestClock } from "effect/testing"
 import type { Signal } from "../../src/domain/Derived.ts"
 import type { FeedStatus } from "../../src/domain/Events.ts"
@@ -60,7 +60,11 @@ describe("metrics endpoint", () => {
         { topic: "market.candles.1m", key: "k", value: new Uint8Array(4) },
         { topic: "market.candles.1m", key: null, value: new Uint8Array(4) }
       ])
-      yield* M.recordPublishFailed("t1-ingest", [{ topic: "market.trades", key: null, value: new Uint8Array(1) }], "Timeout")
+      yield* M.recordPublishFailed(
+        "t1-ingest",
+        [{ topic: "market.trades", key: null, value: new Uint8Array(1) }],
+        "Timeout"
+      )
       yield* M.recordLag("g-t1", [
         { topic: "market.trades", partition: 0, committed: 5, end: 1505, lag: 1500 },
         { topic: "market.trades", partition: 1, committed: 7, end: 7, lag: 0 }
@@ -161,7 +165,10 @@ describe("metrics endpoint", () => {
       yield* M.observeEvents("t2", [{ exchange: "coinbase", exchangeTs: future, receivedTs: future }])
       const { samples } = parsePrometheusText((yield* get("/metrics")).body)
       const labels = { stage: "t2", exchange: "coinbase" }
-      assert.strictEqual(sampleValue(samples, "marketflow_latency_exchange_seconds_bucket", { ...labels, le: "0.0005" }), 1)
+      assert.strictEqual(
+        sampleValue(samples, "marketflow_latency_exchange_seconds_bucket", { ...labels, le: "0.0005" }),
+        1
+      )
       assert.strictEqual(sampleValue(samples, "marketflow_latency_exchange_seconds_sum", labels), 0)
     }).pipe(Effect.provide(Server))
   )
@@ -189,7 +196,10 @@ describe("metrics endpoint", () => {
       yield* setAssignment("sink-clickhouse", [{ topic: "market.trades", partition: 2 }])
       const ready = yield* get("/ready")
       assert.strictEqual(ready.status, 200)
-      assert.strictEqual(JSON.parse(ready.body).components["consumer:sink-clickhouse"].detail, "1 partitions: market.trades[2]")
+      assert.strictEqual(
+        JSON.parse(ready.body).components["consumer:sink-clickhouse"].detail,
+        "1 partitions: market.trades[2]"
+      )
 
       yield* setConnected("bus", false)
       assert.strictEqual((yield* get("/ready")).status, 503, "a lost connection makes the role unready again")
@@ -198,6 +208,21 @@ describe("metrics endpoint", () => {
       assert.strictEqual((yield* get("/ready")).status, 200)
     }).pipe(Effect.provide(Server))
   )
+
+  it.effect("scrapes and probes create no spans (they would flood the traces every few seconds)", () => {
+    const names: Array<string> = []
+    const tracer = Tracer.make({
+      span(options) {
+        names.push(options.name)
+        return new Tracer.NativeSpan(options)
+      }
+    })
+    return Effect.gen(function* () {
+      yield* Effect.void.pipe(Effect.withSpan("control"))
+      for (const path of ["/metrics", "/live", "/ready"]) yield* get(path)
+      assert.deepStrictEqual(names, ["control"])
+    }).pipe(Effect.provide(Layer.provideMerge(Server, Layer.succeed(Tracer.Tracer, tracer))))
+  })
 
   it.effect("unknown paths are 404", () =>
     Effect.gen(function* () {
