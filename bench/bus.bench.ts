@@ -1,26 +1,34 @@
 /**
  * Kafka bus throughput next to kcat, on the same broker, same messages, one run.
  *
- *   scripts/services up && node bench/bus.bench.ts            # defaults
+ *   scripts/services up && node bench/bus.bench.ts
  *   MF_BENCH_N=200000 MF_BENCH_ROUNDS=3 node bench/bus.bench.ts
  *
- * Per round: N events of exactly 200 bytes over 50 instrument keys are
- *   - published by the bus (publish() calls of MF_BENCH_CHUNK records, up to
- *     MF_BENCH_IN_FLIGHT calls in flight) to a fresh topic,
- *   - produced by `kcat -P` from a file to another fresh topic with the same
- *     producer settings (idempotent, acks=all, lz4, linger 5 ms, murmur2),
- *   - consumed back by the bus (a fresh group, from the start, until N records;
- *     once reading only, once committing every batch) and by `kcat -C -e`.
- * Wall-clock time is measured around each step (kcat's includes its process
- * start, a few ms). Prints a markdown table of msgs/s and the bus/kcat ratios.
+ * Per round, N events of exactly 200 bytes over 50 instrument keys, each with
+ * the bus's two routing headers (mf-type, mf-v), go through:
+ *   produce  - the bus (publish() calls of MF_BENCH_CHUNK records, up to
+ *              MF_BENCH_IN_FLIGHT in flight; resolves on every delivery report),
+ *            - the raw binding the bus is built on (@confluentinc/kafka-javascript
+ *              Producer.produce per record + delivery reports, no Effect), and
+ *            - `kcat -P` from a file,
+ *            all with the same settings: idempotent, acks=all, lz4, linger 5 ms,
+ *            murmur2 partitioner, each to a fresh topic;
+ *   consume  - the bus (fresh group from the start until N records; once reading
+ *              only, once committing every batch), the raw binding's consume(1000)
+ *              loop, and `kcat -C -e`, all over the bus's topic.
+ * Reported: wall-clock msgs/s (kcat's includes its process start) and CPU time
+ * per message (whole process, all threads: getrusage for node, bash `times` for
+ * kcat), which stays meaningful on a machine shared with other work.
  */
 import { spawn, spawnSync } from "node:child_process"
 import { mkdtempSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
+import Kafka from "@confluentinc/kafka-javascript"
 import { Effect, Stream } from "effect"
 import type { TopicSpec } from "../src/domain/Topics.ts"
 import * as KafkaBus from "../src/layers/KafkaBus.ts"
+import { producerConfig, resolveOptions } from "../src/layers/kafka/config.ts"
 import type { OutgoingRecord } from "../src/services/Bus.ts"
 import { Bus } from "../src/services/Bus.ts"
 
@@ -33,6 +41,7 @@ const EVENT_BYTES = 200
 const brokers = process.env.MF_KAFKA_BROKERS ?? "127.0.0.1:9092"
 const runId = `${Date.now().toString(36)}`
 const kcatBin = spawnSync("kcat", ["-V"]).status === 0 ? "kcat" : "kafkacat"
+const options = resolveOptions({ brokers, clientId: "mf-bench" })
 
 const spec = (name: string): TopicSpec => ({
   name,
@@ -50,68 +59,139 @@ const events = Array.from({ length: N }, (_, i) => {
   const body = `{"v":1,"type":"Trade","data":{"k":"${key}","id":${i},"px":"64250.${i % 100}","qty":"0.0${i % 9}1","side":"buy","ts":${1_700_000_000_000_000 + i}},"pad":"`
   return { key, value: `${body}${"x".repeat(Math.max(0, EVENT_BYTES - body.length - 2))}"}` }
 })
+const HEADERS = { "mf-type": "Trade", "mf-v": "1" }
 const encoder = new TextEncoder()
 const records = (topic: string): Array<OutgoingRecord> =>
-  events.map((e) => ({
-    topic,
-    key: e.key,
-    value: encoder.encode(e.value),
-    headers: { "mf-type": "Trade", "mf-v": "1" }
-  }))
+  events.map((e) => ({ topic, key: e.key, value: encoder.encode(e.value), headers: HEADERS }))
 
 const dir = mkdtempSync(join(tmpdir(), "mf-bench-"))
 const kcatInput = join(dir, "events.txt")
 writeFileSync(kcatInput, `${events.map((e) => `${e.key}\t${e.value}`).join("\n")}\n`)
-
-const producerFlags = [
-  "-X",
-  "enable.idempotence=true",
-  "-X",
-  "acks=all",
-  "-X",
-  "compression.codec=lz4",
-  "-X",
-  "linger.ms=5",
-  "-X",
-  "topic.partitioner=murmur2_random"
+const kcatProducerFlags = [
+  ...["-X", "enable.idempotence=true", "-X", "acks=all", "-X", "compression.codec=lz4", "-X", "linger.ms=5"],
+  ...["-X", "topic.partitioner=murmur2_random", "-H", "mf-type=Trade", "-H", "mf-v=1"]
 ]
 
-const timed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+interface Measure {
+  readonly ms: number
+  readonly cpuMs: number
+}
+
+const measured = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<Measure, E, R> =>
   Effect.gen(function* () {
+    const c0 = process.cpuUsage()
     const t0 = performance.now()
-    const a = yield* effect
-    return { a, ms: performance.now() - t0 }
+    yield* effect
+    const c = process.cpuUsage(c0)
+    return { ms: performance.now() - t0, cpuMs: (c.user + c.system) / 1_000 }
   })
 
-const run = (args: ReadonlyArray<string>) =>
-  Effect.callback<number, Error>((resume) => {
+/** kcat's wall time and CPU (bash `times` reports the child's user+sys). */
+const kcat = (args: ReadonlyArray<string>) =>
+  Effect.callback<Measure, Error>((resume) => {
     const t0 = performance.now()
-    const child = spawn(kcatBin, ["-b", brokers, ...args], { stdio: ["ignore", "ignore", "inherit"] })
+    const script = `"$0" "$@" >/dev/null; s=$?; times >&2; exit $s`
+    const child = spawn("bash", ["-c", script, kcatBin, "-b", brokers, ...args], {
+      stdio: ["ignore", "ignore", "pipe"]
+    })
+    let err = ""
+    child.stderr.on("data", (b: Buffer) => {
+      err += b.toString()
+    })
     child.on("error", (e) => resume(Effect.fail(e)))
-    child.on("close", (code) =>
-      code === 0
-        ? resume(Effect.succeed(performance.now() - t0))
-        : resume(Effect.fail(new Error(`kcat exited ${code}`)))
-    )
+    child.on("close", (code) => {
+      if (code !== 0) return resume(Effect.fail(new Error(`kcat exited ${code}: ${err}`)))
+      const lines = err.trim().split("\n")
+      const seconds = (s: string) => {
+        const m = /(\d+)m([\d.]+)s/.exec(s)
+        return m === null ? 0 : Number(m[1]) * 60 + Number(m[2])
+      }
+      const [user = "", sys = ""] = (lines.at(-1) ?? "").split(/\s+/)
+      resume(Effect.succeed({ ms: performance.now() - t0, cpuMs: (seconds(user) + seconds(sys)) * 1_000 }))
+    })
   })
+
+/** The binding alone: produce() per record, resolve on the last delivery report. */
+const rawProduce = (topic: string) =>
+  Effect.callback<void, Error>((resume) => {
+    const producer = new Kafka.Producer(producerConfig(options))
+    let delivered = 0
+    producer.on("delivery-report", (err) => {
+      if (err) resume(Effect.fail(new Error(String(err))))
+      else if (++delivered === N) producer.disconnect(() => resume(Effect.void))
+    })
+    producer.connect({ timeout: 10_000 }, (err) => {
+      if (err) return resume(Effect.fail(new Error(String(err))))
+      producer.setPollInBackground(true)
+      const headers = [{ "mf-type": "Trade" }, { "mf-v": "1" }]
+      let i = 0
+      const pump = () => {
+        try {
+          for (; i < N; i++) {
+            const e = events[i] as { key: string; value: string }
+            producer.produce(topic, null, Buffer.from(e.value), e.key, null, i, headers)
+          }
+        } catch {
+          setTimeout(pump, 1) // queue full: let deliveries drain
+        }
+      }
+      pump()
+    })
+  })
+
+/** The binding alone: consume(1000) until N records. */
+const rawConsume = (topic: string) =>
+  Effect.callback<void, Error>((resume) => {
+    const consumer = new Kafka.KafkaConsumer({
+      "bootstrap.servers": brokers,
+      "group.id": `bench.${runId}.raw.${Math.random()}`,
+      "enable.auto.commit": false,
+      "auto.offset.reset": "earliest",
+      "fetch.wait.max.ms": 100
+    })
+    let n = 0
+    const loop = () =>
+      consumer.consume(1_000, (err, messages) => {
+        if (err) return resume(Effect.fail(new Error(String(err))))
+        n += messages.length
+        if (n >= N) consumer.disconnect(() => resume(Effect.void))
+        else loop()
+      })
+    consumer.connect({ timeout: 10_000 }, (err) => {
+      if (err) return resume(Effect.fail(new Error(String(err))))
+      consumer.setDefaultConsumeTimeout(100)
+      consumer.subscribe([topic])
+      loop()
+    })
+  })
+
+interface RoundResult {
+  readonly busPublish: Measure
+  readonly rawProduce: Measure
+  readonly kcatProduce: Measure
+  readonly busConsume: Measure
+  readonly busConsumeCommit: Measure
+  readonly rawConsume: Measure
+  readonly kcatConsume: Measure
+}
 
 const round = (r: number): Effect.Effect<RoundResult, unknown, Bus> =>
   Effect.gen(function* () {
     const bus = yield* Bus
-    const busTopic = `bench.${runId}.${r}.bus`
-    const kcatTopic = `bench.${runId}.${r}.kcat`
-    yield* bus.createTopics([spec(busTopic), spec(kcatTopic)])
-    const all = records(busTopic)
+    const topic = (what: string) => `bench.${runId}.${r}.${what}`
+    yield* bus.createTopics([spec(topic("bus")), spec(topic("raw")), spec(topic("kcat"))])
+    const all = records(topic("bus"))
     const chunks: Array<Array<OutgoingRecord>> = []
     for (let i = 0; i < all.length; i += CHUNK) chunks.push(all.slice(i, i + CHUNK))
 
-    const busPublish = yield* timed(Effect.forEach(chunks, (c) => bus.publish(c), { concurrency: IN_FLIGHT }))
-    const kcatProduce = yield* run(["-P", "-t", kcatTopic, "-K", "\t", "-l", kcatInput, ...producerFlags])
+    const busPublish = yield* measured(Effect.forEach(chunks, (c) => bus.publish(c), { concurrency: IN_FLIGHT }))
+    const raw = yield* measured(rawProduce(topic("raw")))
+    const kcatProduce = yield* kcat(["-P", "-t", topic("kcat"), "-K", "\t", "-l", kcatInput, ...kcatProducerFlags])
 
     const consume = (group: string, commit: boolean) =>
       Effect.scoped(
         Effect.gen(function* () {
-          const consumer = yield* bus.consumer({ group, topics: [busTopic], maxBatch: 1_000 })
+          const consumer = yield* bus.consumer({ group, topics: [topic("bus")], maxBatch: 1_000 })
           let n = 0
           yield* consumer.batches.pipe(
             Stream.mapEffect((batch) => {
@@ -121,59 +201,84 @@ const round = (r: number): Effect.Effect<RoundResult, unknown, Bus> =>
             Stream.takeUntil(() => n >= N),
             Stream.runDrain
           )
-          return n
         })
       )
-    const busConsume = yield* timed(consume(`bench.${runId}.${r}.read`, false))
-    const busConsumeCommit = yield* timed(consume(`bench.${runId}.${r}.commit`, true))
-    const kcatConsume = yield* run(["-C", "-t", busTopic, "-o", "beginning", "-e", "-q", "-f", "%k %s\n"])
+    const busConsume = yield* measured(consume(`${topic("read")}`, false))
+    const busConsumeCommit = yield* measured(consume(`${topic("commit")}`, true))
+    const rawC = yield* measured(rawConsume(topic("bus")))
+    const kcatConsume = yield* kcat(["-C", "-t", topic("bus"), "-o", "beginning", "-e", "-q", "-f", "%k %s\n"])
     return {
-      busPublish: busPublish.ms,
+      busPublish,
+      rawProduce: raw,
       kcatProduce,
-      busConsume: busConsume.ms,
-      busConsumeCommit: busConsumeCommit.ms,
+      busConsume,
+      busConsumeCommit,
+      rawConsume: rawC,
       kcatConsume
     }
   })
 
-interface RoundResult {
-  readonly busPublish: number
-  readonly kcatProduce: number
-  readonly busConsume: number
-  readonly busConsumeCommit: number
-  readonly kcatConsume: number
-}
-
 const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN
 const rate = (ms: number) => Math.round(N / (ms / 1_000))
+const perMsg = (cpuMs: number) => ((cpuMs * 1_000) / N).toFixed(1)
 
 const program = Effect.gen(function* () {
   const rounds: Array<RoundResult> = []
   for (let r = 0; r < ROUNDS; r++) {
-    const result = yield* round(r)
-    rounds.push(result)
+    const x = yield* round(r)
+    rounds.push(x)
     console.error(
-      `round ${r + 1}: bus publish ${rate(result.busPublish)}/s, kcat produce ${rate(result.kcatProduce)}/s, ` +
-        `bus consume ${rate(result.busConsume)}/s (with commits ${rate(result.busConsumeCommit)}/s), kcat consume ${rate(result.kcatConsume)}/s`
+      `round ${r + 1}: produce bus ${rate(x.busPublish.ms)}/s raw ${rate(x.rawProduce.ms)}/s kcat ${rate(x.kcatProduce.ms)}/s; ` +
+        `consume bus ${rate(x.busConsume.ms)}/s (+commit ${rate(x.busConsumeCommit.ms)}/s) raw ${rate(x.rawConsume.ms)}/s kcat ${rate(x.kcatConsume.ms)}/s`
     )
   }
-  const m = (f: (x: RoundResult) => number) => median(rounds.map(f))
-  const pub = rate(m((x) => x.busPublish))
-  const kp = rate(m((x) => x.kcatProduce))
-  const con = rate(m((x) => x.busConsume))
-  const conc = rate(m((x) => x.busConsumeCommit))
-  const kc = rate(m((x) => x.kcatConsume))
-  console.log(`N=${N} events of ${EVENT_BYTES} bytes, ${PARTITIONS} partitions, median of ${ROUNDS} rounds`)
-  console.log(`publish chunk ${CHUNK} records, ${IN_FLIGHT} publish calls in flight`)
+  const wall = (f: (x: RoundResult) => Measure) => rate(median(rounds.map((x) => f(x).ms)))
+  const cpu = (f: (x: RoundResult) => Measure) => perMsg(median(rounds.map((x) => f(x).cpuMs)))
+  const row = (
+    label: string,
+    bus: (x: RoundResult) => Measure,
+    raw: (x: RoundResult) => Measure,
+    k: (x: RoundResult) => Measure
+  ) =>
+    `| ${label} | ${wall(bus)} | ${wall(raw)} | ${wall(k)} | ${(wall(bus) / wall(k)).toFixed(2)} | ${(wall(bus) / wall(raw)).toFixed(2)} | ${cpu(bus)} / ${cpu(raw)} / ${cpu(k)} |`
+  console.log(
+    `N=${N} events of ${EVENT_BYTES} bytes + 2 headers, ${PARTITIONS} partitions, median of ${ROUNDS} rounds;`
+  )
+  console.log(
+    `bus publish: chunks of ${CHUNK} records, ${IN_FLIGHT} publish calls in flight; load average ${loadavg()[0]?.toFixed(1)}`
+  )
   console.log("")
-  console.log("| step | bus msgs/s | kcat msgs/s | bus / kcat |")
-  console.log("| --- | ---: | ---: | ---: |")
-  console.log(`| produce (acks=all, idempotent, lz4) | ${pub} | ${kp} | ${(pub / kp).toFixed(2)} |`)
-  console.log(`| consume (read only) | ${con} | ${kc} | ${(con / kc).toFixed(2)} |`)
-  console.log(`| consume + commit every batch | ${conc} | ${kc} | ${(conc / kc).toFixed(2)} |`)
+  console.log(
+    "| step | bus msgs/s | raw binding msgs/s | kcat msgs/s | bus / kcat | bus / raw | CPU µs/msg bus / raw / kcat |"
+  )
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+  console.log(
+    row(
+      "produce (idempotent, acks=all, lz4)",
+      (x) => x.busPublish,
+      (x) => x.rawProduce,
+      (x) => x.kcatProduce
+    )
+  )
+  console.log(
+    row(
+      "consume (read only)",
+      (x) => x.busConsume,
+      (x) => x.rawConsume,
+      (x) => x.kcatConsume
+    )
+  )
+  console.log(
+    row(
+      "consume + commit every batch",
+      (x) => x.busConsumeCommit,
+      (x) => x.rawConsume,
+      (x) => x.kcatConsume
+    )
+  )
 })
 
-Effect.runPromise(program.pipe(Effect.provide(KafkaBus.layer({ brokers, clientId: "mf-bench" })))).then(
+Effect.runPromise(program.pipe(Effect.provide(KafkaBus.layer(options)))).then(
   () => process.exit(0),
   (e) => {
     console.error(e)

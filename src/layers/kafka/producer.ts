@@ -42,16 +42,23 @@ const isOpaque = (u: unknown): u is Opaque => typeof u === "object" && u !== nul
 const toBuffer = (value: Uint8Array): Buffer =>
   Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength)
 
+// The binding wants headers as [{ name: value }, ...]. Records of one batch
+// often share one headers object, so the last conversion is reused by identity.
+let lastHeaders: Readonly<Record<string, string>> | undefined
+let lastConverted: Array<Record<string, string>> | undefined
 const toHeaders = (
   headers: Readonly<Record<string, string>> | undefined
 ): Array<Record<string, string>> | undefined => {
   if (headers === undefined) return undefined
+  if (headers === lastHeaders) return lastConverted
   const out: Array<Record<string, string>> = []
   for (const name in headers) {
     const value = headers[name]
     if (value !== undefined) out.push({ [name]: value })
   }
-  return out.length === 0 ? undefined : out
+  lastHeaders = headers
+  lastConverted = out.length === 0 ? undefined : out
+  return lastConverted
 }
 
 /** Connects with a bounded metadata request so a wrong address fails instead of hanging. */
