@@ -29,16 +29,11 @@ const pad = (text: string, dp: number | undefined): string => {
 }
 
 const digits = (text: string): string => {
-  let out = ""
-  let leading = true
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i] as string
-    if (ch === ".") continue
-    if (leading && ch === "0") continue
-    leading = false
-    out += ch
-  }
-  return out
+  const dot = text.indexOf(".")
+  const s = dot < 0 ? text : text.slice(0, dot) + text.slice(dot + 1)
+  let i = 0
+  while (i < s.length && s.charCodeAt(i) === 48) i++
+  return i === 0 ? s : s.slice(i)
 }
 
 const part = (levels: ReadonlyArray<Level>, p: Precision): string => {

@@ -106,17 +106,23 @@ export class OrderBook {
     return { bids: cut("bid"), asks: cut("ask") }
   }
 
-  /** Best bid at or above best ask: after a valid sequence this never happens. */
+  /** Best bid above best ask: after a valid sequence this never happens. */
   isCrossed(): boolean {
-    const b = this.sides.bid[0]
-    const a = this.sides.ask[0]
-    return b !== undefined && a !== undefined && compare(b.price, a.price) > 0
+    return this.touch() > 0
   }
 
   /** Best bid equal to best ask (a venue never shows that; it means stale or wrong state). */
   isLocked(): boolean {
+    return this.touch() === 0
+  }
+
+  /** Sign of best bid minus best ask (NaN when a side is empty); exact only when the doubles tie. */
+  private touch(): number {
     const b = this.sides.bid[0]
     const a = this.sides.ask[0]
-    return b !== undefined && a !== undefined && compare(b.price, a.price) === 0
+    if (b === undefined || a === undefined) return Number.NaN
+    const bid = -b.rank
+    if (bid !== a.rank) return bid > a.rank ? 1 : -1
+    return compare(b.price, a.price)
   }
 }

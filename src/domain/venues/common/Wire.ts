@@ -77,9 +77,18 @@ export const millisField = (o: JsonObject, key: string): EpochMicros => micros(u
 /** Epoch microseconds on the wire (Binance `timeUnit=MICROSECOND`). */
 export const microsField = (o: JsonObject, key: string): EpochMicros => micros(uint(o, key))
 
+// Levels and trades of one message usually share one time string: remember the last one parsed.
+let lastTimeText = ""
+let lastTime: EpochMicros | undefined
+
 export const rfc3339Field = (o: JsonObject, key: string): EpochMicros => {
-  const t = parseRfc3339(str(o, key))
-  return t === undefined ? fail(`field ${key}: expected an RFC 3339 time`) : t
+  const text = str(o, key)
+  if (text === lastTimeText && lastTime !== undefined) return lastTime
+  const t = parseRfc3339(text)
+  if (t === undefined) return fail(`field ${key}: expected an RFC 3339 time`)
+  lastTimeText = text
+  lastTime = t
+  return t
 }
 
 /** Parses JSON text; a syntax error becomes a WireError. */
