@@ -20,7 +20,11 @@ fi
 stamp="node_modules/.mf-install-stamp"
 want="$(node --version) $(sha1sum package-lock.json 2>/dev/null | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "marketflow: npm ci (node $(node --version))" >&2
-  npm ci --no-audit --no-fund --loglevel=error >&2
+  # `npm install` rather than `npm ci`: the registry reachable here serves only the
+  # linux-x64 builds of platform packages (biome, duckdb), so the lockfile cannot list
+  # the other platforms' optional packages and `npm ci` refuses it as "out of sync".
+  # With the lockfile present, `npm install` installs exactly its versions and leaves it unchanged.
+  echo "marketflow: npm install (node $(node --version))" >&2
+  npm install --no-audit --no-fund --loglevel=error >&2
   echo "$want" > "$stamp"
 fi
