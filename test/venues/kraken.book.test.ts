@@ -146,6 +146,12 @@ describe("Kraken v2 book checksum (golden, shared fixtures)", () => {
     )
   })
 
+  it("a snapshot without a timestamp takes the venue time of the preceding ack (time_out)", () => {
+    const { events } = run(fixtureFrames("kraken", "kraken/book_eth_usd_2025-05-06.jsonl"), kraken())
+    assert.strictEqual(events[0]?._tag, "BookSnapshot")
+    assert.strictEqual(events[0]?.exchangeTs, 1746523046058894)
+  })
+
   it("a subscribe ack's depth is the truncation depth", () => {
     const ack =
       '{"method":"subscribe","result":{"channel":"book","depth":25,"snapshot":true,"symbol":"BTC/USD"},"success":true}'

@@ -167,6 +167,8 @@ export const makeKrakenNormalizer = (options: NormalizerOptions = {}): Normalize
   }
 
   const control = (msg: JsonObject): NormalizeResult => {
+    // Acks carry the venue's clock (time_out): the best time for a snapshot that follows without one.
+    if (typeof msg.time_out === "string") seen(rfc3339Field(msg, "time_out"))
     if (msg.success === false) {
       throw new WireError(`venue rejected ${String(msg.method)}: ${String(msg.error)}`)
     }
