@@ -1,7 +1,7 @@
 import type { Server, Socket } from "node:net"
 import { createServer } from "node:net"
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Effect, Layer, Result } from "effect"
+import { Clock, ConfigProvider, Effect, Layer, Result } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import * as KafkaBus from "../../src/layers/KafkaBus.ts"
 import { BusError } from "../../src/services/Bus.ts"
@@ -58,6 +58,25 @@ const expectConnectionError = (brokers: string) =>
   })
 
 describe("Kafka bus: unreachable broker", () => {
+  it.live("layerConfig reads MF_KAFKA_BROKERS and MF_KAFKA_CONNECT_TIMEOUT", () =>
+    Effect.gen(function* () {
+      const env = ConfigProvider.fromEnv({
+        env: { MF_KAFKA_BROKERS: "127.0.0.1:1", MF_KAFKA_CONNECT_TIMEOUT: "2 seconds" }
+      })
+      const start = yield* Clock.currentTimeMillis
+      const result = yield* Effect.result(
+        Effect.scoped(Layer.build(KafkaBus.layerConfig)).pipe(Effect.provide(ConfigProvider.layer(env)))
+      )
+      const elapsed = (yield* Clock.currentTimeMillis) - start
+      assert.isTrue(Result.isFailure(result))
+      if (Result.isFailure(result)) {
+        assert.instanceOf(result.failure, BusError)
+        assert.include(result.failure.message, "127.0.0.1:1")
+      }
+      assert.isBelow(elapsed, 2_000 + 7_000, `failed after ${elapsed} ms`)
+    })
+  )
+
   it.live("nothing listening (connection refused) -> BusError Connection, bounded", () =>
     expectConnectionError("127.0.0.1:1")
   )
