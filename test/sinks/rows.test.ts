@@ -2,9 +2,9 @@ import { assert, describe, it } from "@effect/vitest"
 import * as fc from "fast-check"
 import { compareTradeId } from "../../src/domain/candles/TradeOrder.ts"
 import { featuresOf, migrations } from "../../src/layers/sinks/clickhouse/ClickHouseSchema.ts"
-import { tsvLine, tsvString } from "../../src/layers/sinks/clickhouse/TsvRows.ts"
+import { tradeTsvLine, tsvLine, tsvString } from "../../src/layers/sinks/clickhouse/TsvRows.ts"
 import { contentHash, decimalMisfit, toTickRow, tradeOrderKey } from "../../src/layers/sinks/TickRows.ts"
-import { freshSymbol, knownTicks } from "./events.ts"
+import { freshSymbol, knownTicks, trade } from "./events.ts"
 
 const bytewise = (a: string, b: string): number => {
   const x = Buffer.from(a)
@@ -74,6 +74,27 @@ describe("tick rows", () => {
         return !/[\t\n]/.test(escaped) && unescapeTsv(escaped) === s
       }),
       { numRuns: 300 }
+    )
+  })
+
+  it("the direct trade line equals the line of the generic row, for any trade", () => {
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 12 }),
+        fc.string({ minLength: 1, maxLength: 12 }),
+        fc.oneof(fc.constant(undefined), fc.boolean()),
+        fc.nat(),
+        (id, native, outlier, offset) => {
+          const t = trade("kraken", freshSymbol(), id, 1_759_968_000_000_000 + offset, "61234.10", "0.5", {
+            nativeSymbol: native,
+            ...(outlier === undefined ? {} : { outlier })
+          })
+          const row = toTickRow(t)
+          if ("misfit" in row) return false
+          return tradeTsvLine(t, tsvString("market.trades"), 3, offset) === tsvLine(row, "market.trades", 3, offset)
+        }
+      ),
+      { numRuns: 500 }
     )
   })
 

@@ -7,7 +7,7 @@ import { canonical } from "../../domain/Decimal.ts"
 import type { BookDelta, BookSnapshot, Quote, Trade } from "../../domain/Events.ts"
 import type { Exchange, Side, Symbol as SymbolName } from "../../domain/Identity.ts"
 import type { EpochMicros } from "../../domain/Time.ts"
-import type { SinkError } from "../../services/SinkError.ts"
+import { SinkError } from "../../services/SinkError.ts"
 import type { Sourced } from "../../services/Sourced.ts"
 import type { Ohlcv, TickCounts, TickEvent, TickQuery } from "../../services/TickStore.ts"
 import { TickStore } from "../../services/TickStore.ts"
@@ -20,10 +20,9 @@ import {
   migrationsTable,
   quoteIdent
 } from "./clickhouse/ClickHouseSchema.ts"
-import { TSV_COLUMNS, tsvLine } from "./clickhouse/TsvRows.ts"
-import { toRowsOrFail } from "./embedded/DuckTickStore.ts"
+import { TSV_COLUMNS, tradeTsvLine, tsvLine, tsvString } from "./clickhouse/TsvRows.ts"
 import type { TickKind, TickRow } from "./TickRows.ts"
-import { dayOf, fromTickRow } from "./TickRows.ts"
+import { dayOf, fromTickRow, tickMisfit, toTickRow } from "./TickRows.ts"
 
 /**
  * TickStore on ClickHouse (`@clickhouse/client`, HTTP).
@@ -185,11 +184,12 @@ export const make = (options: ClickHouseOptions): Effect.Effect<ClickHouseTickSt
         }
       })
 
-    const insertTsv = (lines: ReadonlyArray<string>) =>
+    /** One INSERT whose body is generated while it is sent: ClickHouse parses a chunk while the next is built. */
+    const insertStream = (body: () => Generator<Buffer>) =>
       call(() =>
         client.insert({
           table: `${db}.market_events`,
-          values: Readable.from([Buffer.from(lines.join(""))], { objectMode: false }),
+          values: Readable.from(body(), { objectMode: false }),
           format: "TabSeparated",
           columns: [...TSV_COLUMNS]
         })
@@ -197,36 +197,68 @@ export const make = (options: ClickHouseOptions): Effect.Effect<ClickHouseTickSt
 
     const write = Effect.fn("TickStore.write")(function* (events: ReadonlyArray<Sourced<TickEvent>>) {
       if (events.length === 0) return
-      const rows = yield* toRowsOrFail("clickhouse", events)
+      // 1. exactness first: a batch with a value DECIMAL(38,18) cannot hold fails before anything is sent
       const groups = new Map<string, { topic: string; partition: number; day: number }>()
-      for (const { row, source } of rows) {
-        if (row.kind !== "trade") continue
-        const day = dayOf(row.exchangeTs)
-        const key = markKey(source.topic, source.partition, day)
-        if (!groups.has(key)) groups.set(key, { topic: source.topic, partition: source.partition, day })
+      for (const src of events) {
+        const misfit = tickMisfit(src.value)
+        if (misfit !== undefined) {
+          return yield* new SinkError({
+            store: "clickhouse",
+            reason: "BadData",
+            detail: `${src.topic}/${src.partition}@${src.offset}: ${misfit}`
+          })
+        }
+        if (src.value._tag !== "Trade") continue
+        const day = dayOf(src.value.exchangeTs)
+        const key = markKey(src.topic, src.partition, day)
+        if (!groups.has(key)) groups.set(key, { topic: src.topic, partition: src.partition, day })
       }
       const missing = [...groups.entries()].filter(([k]) => !marks.has(k)).map(([, g]) => g)
       if (missing.length > 0) yield* loadMarks(missing)
 
-      const lines: Array<string> = []
+      // 2. what to send: trades the view already counted are skipped, and a trade twice in one batch once
+      const chosen: Array<Sourced<TickEvent>> = []
       const inserted = new Map<string, number>()
       const seenTrades = new Set<string>()
-      for (const { row, source } of rows) {
-        if (row.kind === "trade") {
-          const key = markKey(source.topic, source.partition, dayOf(row.exchangeTs))
-          if (source.offset <= (marks.get(key) ?? -1)) continue
-          // the same trade twice in one batch (published twice) would count twice in the view
-          const natural = `${row.exchange}\u0000${row.symbol}\u0000${row.eventId}`
+      for (const src of events) {
+        const e = src.value
+        if (e._tag === "Trade") {
+          const key = markKey(src.topic, src.partition, dayOf(e.exchangeTs))
+          if (src.offset <= (marks.get(key) ?? -1)) continue
+          const natural = `${e.exchange}\u0000${e.symbol}\u0000${e.tradeId}`
           if (seenTrades.has(natural)) continue
           seenTrades.add(natural)
-          inserted.set(key, Math.max(inserted.get(key) ?? -1, source.offset))
+          inserted.set(key, Math.max(inserted.get(key) ?? -1, src.offset))
         }
-        lines.push(tsvLine(row, source.topic, source.partition, source.offset))
+        chosen.push(src)
       }
-      if (lines.length === 0) return
-      yield* insertTsv(lines).pipe(
+      if (chosen.length === 0) return
+
+      // 3. send, generating the TSV in chunks
+      const body = function* () {
+        const topics = new Map<string, string>()
+        for (let i = 0; i < chosen.length; i += 2_000) {
+          let text = ""
+          for (const src of chosen.slice(i, i + 2_000)) {
+            let topic = topics.get(src.topic)
+            if (topic === undefined) {
+              topic = tsvString(src.topic)
+              topics.set(src.topic, topic)
+            }
+            const e = src.value
+            if (e._tag === "Trade") text += tradeTsvLine(e, topic, src.partition, src.offset)
+            else {
+              const row = toTickRow(e)
+              if (!("misfit" in row)) text += tsvLine(row, src.topic, src.partition, src.offset)
+            }
+          }
+          yield Buffer.from(text)
+        }
+      }
+      yield* insertStream(body).pipe(
         Effect.tapError(() =>
           Effect.sync(() => {
+            // the outcome is unknown (the server may have the rows): reload the marks before the retry
             for (const key of groups.keys()) marks.delete(key)
           })
         )

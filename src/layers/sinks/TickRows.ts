@@ -54,6 +54,8 @@ const MAX_INT_DIGITS = DECIMAL_PRECISION - DECIMAL_SCALE
 
 /** Undefined when the decimal text fits DECIMAL(38,18) exactly, else why not. */
 export const decimalMisfit = (d: string): string | undefined => {
+  // 20 characters cannot hold 21 integer digits or 19 fraction digits: the common case, no work
+  if (d.length <= 20) return undefined
   const neg = d.startsWith("-")
   const body = neg ? d.slice(1) : d
   const dot = body.indexOf(".")
@@ -125,6 +127,19 @@ const levelDecimals = (e: BookDelta | BookSnapshot): Array<string> => {
   for (const l of e.bids) out.push(l[0], l[1])
   for (const l of e.asks) out.push(l[0], l[1])
   return out
+}
+
+/** Why an event cannot be stored exactly, or undefined (the check of toTickRow, without building the row). */
+export const tickMisfit = (e: TickEvent): string | undefined => {
+  switch (e._tag) {
+    case "Trade":
+      return decimalMisfit(e.price) ?? decimalMisfit(e.size)
+    case "Quote":
+      return checkDecimals([e.bidPrice, e.bidSize, e.askPrice, e.askSize])
+    case "BookDelta":
+    case "BookSnapshot":
+      return checkDecimals(levelDecimals(e))
+  }
 }
 
 /** The row for an event, or the reason it cannot be stored exactly. */

@@ -1,6 +1,5 @@
 import { Cause, Clock, Deferred, Duration, Effect, Fiber, Metric, Schedule, Stream } from "effect"
 import type { BusEvent } from "../../domain/Envelope.ts"
-import { decodeEvent } from "../../domain/Envelope.ts"
 import type { TopicSpec } from "../../domain/Topics.ts"
 import { TOPIC } from "../../domain/Topics.ts"
 import type { BusError, BusRecord, Consumer, OutgoingRecord, TopicPartition } from "../../services/Bus.ts"
@@ -8,6 +7,7 @@ import { Bus } from "../../services/Bus.ts"
 import type { SinkError } from "../../services/SinkError.ts"
 import type { Pending, Sourced } from "../../services/Sourced.ts"
 import { partitionKey } from "../../services/Sourced.ts"
+import { decodeRecord } from "./decodeRecord.ts"
 
 /**
  * The loop every sink shares: consume -> decode -> batch by size and time ->
@@ -371,7 +371,7 @@ export const runSink = (
           } else if (r.offset + 1 > state.seenNext) {
             state.seenNext = r.offset + 1
           }
-          const decoded = decodeEvent(r.value, `bus:${r.topic}`)
+          const decoded = decodeRecord(r.value, `bus:${r.topic}`)
           if (decoded._tag === "DecodeError") {
             poison.push({ record: r, stage: "decode", reason: decoded.reason })
           } else if (handler.accepts(decoded)) {

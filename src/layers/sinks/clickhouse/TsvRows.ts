@@ -1,4 +1,6 @@
+import type { Trade } from "../../../domain/Events.ts"
 import type { TickRow } from "../TickRows.ts"
+import { tradeOrderKey } from "../TickRows.ts"
 
 /**
  * TickRow -> one TabSeparated line. TSV is what ClickHouse 18.16 parses a
@@ -65,3 +67,11 @@ const decimals = (ds: ReadonlyArray<string>): string => `[${ds.join(",")}]`
 
 export const tsvLine = (r: TickRow, topic: string, partition: number, offset: number): string =>
   `${r.kind}\t${r.exchange}\t${tsvString(r.symbol)}\t${tsvString(r.nativeSymbol)}\t${tsvString(r.eventId)}\t${r.exchangeTs}\t${r.receivedTs}\t${r.price}\t${r.size}\t${r.side}\t${r.outlier === null ? "\\N" : r.outlier ? "1" : "0"}\t${tsvString(r.tradeOrder)}\t${r.bidPrice}\t${r.bidSize}\t${r.askPrice}\t${r.askSize}\t${nullable(r.updateId)}\t${decimals(r.bidPrices)}\t${decimals(r.bidSizes)}\t${decimals(r.askPrices)}\t${decimals(r.askSizes)}\t${nullable(r.firstSequence)}\t${nullable(r.lastSequence)}\t${nullable(r.checksum)}\t${tsvString(topic)}\t${partition}\t${offset}\n`
+
+/**
+ * The same line as `tsvLine(toTickRow(trade))`, built straight from the trade:
+ * trades are most of the volume and the intermediate row costs as much as the
+ * line. `topic` must already be escaped (tsvString). Kept equal by a property test.
+ */
+export const tradeTsvLine = (t: Trade, topic: string, partition: number, offset: number): string =>
+  `trade\t${t.exchange}\t${t.symbol}\t${tsvString(t.nativeSymbol)}\t${tsvString(t.tradeId)}\t${t.exchangeTs}\t${t.receivedTs}\t${t.price}\t${t.size}\t${t.side}\t${t.outlier === undefined ? "\\N" : t.outlier ? "1" : "0"}\t${tsvString(tradeOrderKey(t.tradeId))}\t0\t0\t0\t0\t\\N\t[]\t[]\t[]\t[]\t\\N\t\\N\t\\N\t${topic}\t${partition}\t${offset}\n`
