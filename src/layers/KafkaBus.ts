@@ -43,11 +43,11 @@ export const make = (options: Partial<KafkaBusOptions> = {}): Effect.Effect<Kafk
     // once per new topic name fails a publish at once with UnknownTopic.
     const knownTopics = new Set<string>()
     const publish = Effect.fnUntraced(function* (records: ReadonlyArray<OutgoingRecord>) {
-      let unknown: Set<string> | undefined
+      const unknown = new Set<string>()
       for (const r of records) {
-        if (!knownTopics.has(r.topic)) (unknown ??= new Set()).add(r.topic)
+        if (!knownTopics.has(r.topic)) unknown.add(r.topic)
       }
-      if (unknown !== undefined) {
+      if (unknown.size > 0) {
         const described = yield* admin.describeTopics([...unknown])
         for (const t of described) knownTopics.add(t.name)
       }
