@@ -37,7 +37,20 @@ import { connectClient } from "./producer.ts"
  *
  * Memory bound: librdkafka prefetches at most `queued.max.messages.kbytes`
  * (fetchQueueKBytes); the bus buffer holds at most prefetchRecords + one
- * consume() call (consumeChunk) records.
+ * consume() call (CONSUME_CHUNK) records.
+ *
+ * Commits and revocation: Consumer.commit stores and commits the offsets and
+ * resolves only on the broker's answer, so everything processed is committed
+ * before a revocation is acted on. Revoked partitions' records still in the
+ * buffer are dropped (their next owner reads them from the committed offset)
+ * and the partitions are handed back at the next poll, or after
+ * `revokeGraceMs` while emitted batches are still uncommitted. A later commit
+ * for them fails with reason Rebalance and commits nothing, so it can never
+ * move the new owner's offset.
+ *
+ * Shutdown (scope close): stop fetching (pause, drop), let in-flight commits
+ * get their answers, finish joining if the member is mid-join (see close()),
+ * hand partitions back, close. Nothing is committed that commit() was not given.
  */
 
 const POLL_MS = 100
