@@ -1,11 +1,12 @@
 import { NodeSocket } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect } from "effect"
+import { Duration, Effect, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { BookReplica } from "../../../src/domain/book/BookReplica.ts"
 import type { RawFrame } from "../../../src/domain/Recording.ts"
 import { VENUES } from "../../../src/domain/venues/index.ts"
 import { defaultLiveFeedConfig, type LiveFeedConfig } from "../../../src/layers/venues/LiveConfig.ts"
+import { makeLiveFeed } from "../../../src/layers/venues/LiveFeed.ts"
 import { fixtureFrames, fixtureLines } from "../../support/fixtures.ts"
 import { FakeExchange } from "../fake/FakeExchange.ts"
 import { attemptsOf, backoffs, normalizeAll, notes, startFeed, statusList } from "./support.ts"
@@ -225,5 +226,37 @@ describe("Binance live layer against a local fake exchange", () => {
         assert.isDefined(VENUES.binance)
       })
     ).pipe(Effect.provide(NodeSocket.layerWebSocketConstructor))
+  )
+
+  it.effect(
+    "a pipeline that falls behind: quotes conflated to the latest, trade overflow dropped, counted and noted as a gap",
+    () =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const fake = yield* FakeExchange.make
+          // Nobody reads the frames yet: the ingress buffer (8 frames) has to absorb the venue.
+          const feed = yield* makeLiveFeed(config(fake, { ingressCapacity: 8, channels: ["trades", "quotes"] }))
+          yield* fake.until(() => (fake.received[0]?.length ?? 0) >= 1)
+          const session = fixtureLines("binance/testnet_session.jsonl")
+          const quotes = session.filter((l) => l.includes("@bookTicker"))
+          const trades = session.filter((l) => l.includes("@trade"))
+          for (const q of quotes) fake.send(q)
+          for (const t of trades) fake.send(t)
+          for (const t of trades) fake.send(t.replace(/"t":(\d+)/, (_, id) => `"t":${Number(id) + 100}`))
+          // Let the socket deliver everything (event-loop turns, not timers).
+          const ioTurn = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+          while ((yield* feed.stats).framesIn < quotes.length + 2 * trades.length) yield* ioTurn
+          const stats = yield* feed.stats
+          // The 6 quotes conflate to the latest; with the connected note, 6 of the 14 trades fit; 8 are dropped.
+          assert.deepStrictEqual(stats.ingress, { queued: 8, conflated: 5, dropped: 8, overflows: 1 })
+          const frames = yield* feed.frames.pipe(Stream.take(9), Stream.runCollect)
+          assert.strictEqual(frames.filter((f) => f.text.includes("@bookTicker")).length, 1)
+          assert.strictEqual(frames.find((f) => f.text.includes("@bookTicker"))?.text, quotes.at(-1))
+          const gap = frames.find((f) => f.text.includes('"state":"gap"'))
+          assert.include(gap?.text ?? "", `${stats.ingress.dropped} frames dropped`)
+          const out = normalizeAll("binance", frames)
+          assert.deepStrictEqual(statusList(out.events), ["connected", "gap"])
+        })
+      ).pipe(Effect.provide(NodeSocket.layerWebSocketConstructor))
   )
 })
