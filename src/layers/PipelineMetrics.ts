@@ -280,8 +280,8 @@ export interface TimedEvent {
 }
 
 /**
- * Most events per (batch, exchange) whose latency goes into the histograms; larger
- * batches are sampled at even spacing. One histogram update costs about 0.5 to 1 µs
+ * Most events per batch whose latency goes into the histograms; larger batches are
+ * sampled at even spacing (so each exchange keeps its share of the batch). One histogram update costs about 0.5 to 1 µs
  * in Effect's metric registry, so observing every event of a 10 000-event batch
  * would cost more than handling it; a few hundred evenly spaced observations give
  * the same percentiles. The `_count` of these histograms therefore counts samples:

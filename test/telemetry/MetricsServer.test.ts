@@ -173,6 +173,37 @@ describe("metrics endpoint", () => {
     }).pipe(Effect.provide(Server))
   )
 
+  it.effect("large batches: latency is sampled evenly, every instrument's last-seen time is updated", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(NOW_MS)
+      const events = Array.from({ length: 1000 }, (_, i) => ({
+        exchange: i % 4 === 0 ? "kraken" : "binance",
+        symbol: `S${i}-USD`,
+        exchangeTs: micros(NOW_US - 40_000),
+        receivedTs: micros(NOW_US - 10_000)
+      }))
+      yield* M.observeEvents("t3", events)
+      const { samples } = parsePrometheusText((yield* get("/metrics")).body)
+      const count = (exchange: string) =>
+        sampleValue(samples, "marketflow_latency_receipt_seconds_count", { stage: "t3", exchange }) ?? 0
+      assert.strictEqual(count("binance") + count("kraken"), M.LATENCY_SAMPLES_PER_BATCH)
+      assert.strictEqual(count("kraken"), M.LATENCY_SAMPLES_PER_BATCH / 4, "each exchange keeps its share")
+      assert.strictEqual(
+        sampleValue(samples, "marketflow_latency_receipt_seconds_bucket", {
+          stage: "t3",
+          exchange: "kraken",
+          le: "0.01"
+        }),
+        M.LATENCY_SAMPLES_PER_BATCH / 4
+      )
+      const seen = samples.filter(
+        (s) => s.name === "marketflow_feed_last_event_timestamp_seconds" && /^S\d+-USD$/.test(s.labels.symbol ?? "")
+      )
+      assert.strictEqual(seen.length, 1000)
+      assert.isTrue(seen.every((s) => s.value === NOW_MS / 1000))
+    }).pipe(Effect.provide(Server))
+  )
+
   it.effect("/live answers at once; /ready is 503 until every component is ready, with the reasons", () =>
     Effect.gen(function* () {
       const live = yield* get("/live")
