@@ -1,7 +1,7 @@
 import { Schema } from "effect"
 import { Decimal } from "./Decimal.ts"
-import { Exchange, Symbol } from "./Identity.ts"
 import { Interval } from "./Events.ts"
+import { Exchange, Symbol } from "./Identity.ts"
 import { EpochMicros } from "./Time.ts"
 
 /**

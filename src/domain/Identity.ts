@@ -6,7 +6,9 @@ export const EXCHANGES: ReadonlyArray<Exchange> = Exchange.literals
 
 /** Normalized instrument: `BASE-QUOTE`, upper case (`BTC-USDT`). Kraken's `XBT` is normalized to `BTC`. */
 export const Symbol = Schema.String.check(
-  Schema.isPattern(/^[A-Z0-9]{1,20}-[A-Z0-9]{1,20}$/, { message: "Expected a normalized symbol BASE-QUOTE, e.g. BTC-USDT" })
+  Schema.isPattern(/^[A-Z0-9]{1,20}-[A-Z0-9]{1,20}$/, {
+    message: "Expected a normalized symbol BASE-QUOTE, e.g. BTC-USDT"
+  })
 ).pipe(Schema.brand("Symbol"))
 export type Symbol = typeof Symbol.Type
 
