@@ -108,6 +108,8 @@ describe("compose stack vs scripts/services", () => {
     for (const role of ROLES) {
       const roleEnv = services[role]?.environment ?? {}
       for (const v of roleVars) expect(Object.keys(roleEnv), `${role} gets ${v}`).toContain(v)
+      // separate processes meet only on the broker: the embedded default would isolate them
+      expect(roleEnv.MF_PROFILE, role).toBe("live")
       // the compose value points at the same port as the local one (container side)
       expect(roleEnv.MF_KAFKA_BROKERS).toMatch(/^redpanda:\d+$/)
       expect(roleEnv.MF_CLICKHOUSE_URL).toBe(`http://clickhouse:${portOf("MF_CLICKHOUSE_URL")}`)
