@@ -18,6 +18,7 @@ import {
   WireError
 } from "../common/Wire.ts"
 import type { NormalizeResult, Normalizer, NormalizerOptions } from "../Venue.ts"
+import { fastTrade } from "./BinanceFastTrade.ts"
 import { aggTrade, bookTicker, type Ctx, kline, serverShutdown, trade } from "./BinanceMessages.ts"
 import { type BinanceSymbols, makeBinanceSymbols } from "./BinanceSymbols.ts"
 
@@ -96,7 +97,11 @@ export const makeBinanceNormalizer = (options: NormalizerOptions = {}): Normaliz
     return { events: [event], errors: [] }
   }
 
+  const fastContext = { normalize: symbols.normalize, timeScale: options.timeUnit === "microsecond" ? 1 : 1000 }
+
   const ws = (frame: RawFrame): NormalizeResult => {
+    const fast = fastTrade(frame.text, frame.receivedTs, fastContext)
+    if (fast !== undefined) return one(fast)
     const msg = asObject(parseJson(frame.text), "frame")
     const note = readConnectionNote(msg)
     if (note !== undefined) {
