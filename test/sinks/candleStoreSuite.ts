@@ -30,7 +30,19 @@ export const candleStoreSuite = (name: string, storeLayer: Layer.Layer<CandleSto
             qv: "756001234567.123456789012345678901234",
             n: 42
           }),
-          candle("binance", symbol, "1m", T0 + MINUTE, { o: "1", h: "2", l: "0.5", c: "1.5", v: "3", qv: "4.5", n: 3 }),
+          {
+            ...candle("binance", symbol, "1m", T0 + MINUTE, {
+              o: "1",
+              h: "2",
+              l: "0.5",
+              c: "1.5",
+              v: "3",
+              qv: "4.5",
+              n: 3
+            }),
+            // text that COPY or TSV would mangle unescaped
+            nativeSymbol: "XBT/USD\t\\N\nx"
+          },
           candle("binance", symbol, "1h", T0, {
             o: "1",
             h: "2",

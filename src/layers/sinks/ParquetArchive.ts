@@ -21,17 +21,7 @@ import {
   stageRow
 } from "./parquet/ArchiveRows.ts"
 import type { ManifestEntry } from "./parquet/Manifest.ts"
-import {
-  appendLine,
-  finalPath,
-  fsyncPath,
-  manifestFile,
-  markKey,
-  publish,
-  readManifests,
-  recoverManifests,
-  tmpPath
-} from "./parquet/Manifest.ts"
+import { commitFiles, finalPath, markKey, readManifests, recoverManifests, tmpPath } from "./parquet/Manifest.ts"
 
 /**
  * The Parquet archive, written and read with DuckDB (`@duckdb/node-api`, an
@@ -85,11 +75,24 @@ const fsError = (cause: unknown): SinkError => {
 
 const pad2 = (n: number) => String(n).padStart(2, "0")
 
-/** exchange=…/symbol=…/date=…/hour=… of an event (UTC). */
-export const hiveOf = (e: ArchiveEvent): string => {
-  const d = new Date(Math.floor(partitionTime(e) / 1_000))
-  const date = `${d.getUTCFullYear()}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}`
-  return `exchange=${e.exchange}/symbol=${e.symbol}/date=${date}/hour=${pad2(d.getUTCHours())}`
+const HOUR_MICROS = 3_600_000_000
+
+/**
+ * exchange=…/symbol=…/date=…/hour=… of an event (UTC). Each archive keeps its
+ * own: consecutive events mostly share the hour, so its text is remembered.
+ */
+export const makeHiveOf = (): ((e: ArchiveEvent) => string) => {
+  let lastHour = Number.NaN
+  let lastText = ""
+  return (e) => {
+    const hour = Math.floor(partitionTime(e) / HOUR_MICROS)
+    if (hour !== lastHour) {
+      const d = new Date(hour * 3_600_000)
+      lastHour = hour
+      lastText = `date=${d.getUTCFullYear()}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}/hour=${pad2(d.getUTCHours())}`
+    }
+    return `exchange=${e.exchange}/symbol=${e.symbol}/${lastText}`
+  }
 }
 
 const sqlText = (s: string): string => `'${s.replace(/'/g, "''")}'`
@@ -101,9 +104,10 @@ export const make = (options: ParquetArchiveOptions): Effect.Effect<Archive["Ser
     const maxBytes = options.maxBytes ?? 64 * 1024 * 1024
     const maxAgeMs = options.maxAgeMs ?? 5 * 60_000
     const duck = yield* openDuck(":memory:", "parquet")
+    const hiveOf = makeHiveOf()
     for (const dataset of Object.keys(COLUMNS) as Array<ArchiveDataset>) {
       yield* duck.run(
-        `CREATE TEMP TABLE stage_${dataset} (${COLUMNS[dataset].map((c) => `${c.name} ${c.stage.toUpperCase()}`).join(", ")})`
+        `CREATE TEMP TABLE stage_${dataset} (seg BIGINT, ${COLUMNS[dataset].map((c) => `${c.name} ${c.stage.toUpperCase()}`).join(", ")})`
       )
     }
 
@@ -125,48 +129,51 @@ export const make = (options: ParquetArchiveOptions): Effect.Effect<Archive["Ser
     }
     const segments = new Map<string, Segment>()
 
-    const finish = (s: Segment) =>
+    /**
+     * Finishes segments as one group: per dataset, the rows of all its segments
+     * are staged once and each segment is COPYed to its own tmp file; then the
+     * files are committed together (Manifest.commitFiles), so a tick or flush
+     * that closes fifty hive partitions pays for a few fsync rounds, not fifty.
+     */
+    const finish = (due: ReadonlyArray<Segment>) =>
       Effect.gen(function* () {
-        const entryBase = {
-          dataset: s.dataset,
-          hive: s.hive,
-          topic: s.topic,
-          partition: s.partition,
-          min: s.min,
-          max: s.max
+        if (due.length === 0) return
+        const entries: Array<ManifestEntry> = []
+        for (const dataset of Object.keys(COLUMNS) as Array<ArchiveDataset>) {
+          const group = due.filter((s) => s.dataset === dataset)
+          if (group.length === 0) continue
+          yield* duck.transaction((tx) =>
+            Effect.gen(function* () {
+              yield* tx.run(`DELETE FROM stage_${dataset}`)
+              const rows: Array<ReadonlyArray<DuckValue>> = []
+              for (const [k, s] of group.entries()) for (const row of s.rows) rows.push([k, ...row])
+              yield* tx.append(`stage_${dataset}`, ["bigint", ...COLUMNS[dataset].map((c) => c.stage)], rows)
+              for (const [k, s] of group.entries()) {
+                const base = { dataset, hive: s.hive, topic: s.topic, partition: s.partition, min: s.min, max: s.max }
+                const offsets = [{ topic: s.topic, partition: s.partition, min: s.min, max: s.max }]
+                const tmp = tmpPath(root, base)
+                yield* tx.run(
+                  `COPY (SELECT ${castList(dataset)} FROM stage_${dataset} WHERE seg = ${k} ORDER BY ${ORDER_BY[dataset]}) TO ${sqlText(tmp)}
+                   (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${options.rowGroupSize ?? 122_880},
+                    KV_METADATA {offsets: ${sqlText(JSON.stringify(offsets))}})`
+                )
+                entries.push({
+                  ...base,
+                  path: finalPath(base),
+                  rows: s.rows.length,
+                  bytes: yield* fs(() => statSync(tmp).size),
+                  offsets
+                })
+              }
+              yield* tx.run(`DELETE FROM stage_${dataset}`)
+            })
+          )
         }
-        const tmp = tmpPath(root, entryBase)
-        const offsets = [{ topic: s.topic, partition: s.partition, min: s.min, max: s.max }]
-        yield* duck.transaction((tx) =>
-          Effect.gen(function* () {
-            yield* tx.run(`DELETE FROM stage_${s.dataset}`)
-            yield* tx.append(
-              `stage_${s.dataset}`,
-              COLUMNS[s.dataset].map((c) => c.stage),
-              s.rows
-            )
-            yield* tx.run(
-              `COPY (SELECT ${castList(s.dataset)} FROM stage_${s.dataset} ORDER BY ${ORDER_BY[s.dataset]}) TO ${sqlText(tmp)}
-               (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${options.rowGroupSize ?? 122_880},
-                KV_METADATA {offsets: ${sqlText(JSON.stringify(offsets))}})`
-            )
-            yield* tx.run(`DELETE FROM stage_${s.dataset}`)
-          })
-        )
-        const entry: ManifestEntry = {
-          ...entryBase,
-          path: finalPath(entryBase),
-          rows: s.rows.length,
-          bytes: yield* fs(() => statSync(tmp).size),
-          offsets
+        yield* Effect.tryPromise({ try: () => commitFiles(root, entries), catch: fsError })
+        for (const s of due) {
+          marks.set(s.key, Math.max(marks.get(s.key) ?? -1, s.max))
+          segments.delete(s.key)
         }
-        yield* fs(() => {
-          fsyncPath(tmp)
-          appendLine(manifestFile(root, s.topic, s.partition), entry)
-          publish(root, entry)
-        })
-        marks.set(s.key, Math.max(marks.get(s.key) ?? -1, s.max))
-        segments.delete(s.key)
       })
 
     const pending = (): Pending => {
@@ -182,7 +189,7 @@ export const make = (options: ParquetArchiveOptions): Effect.Effect<Archive["Ser
 
     const finishWhere = (pred: (s: Segment) => boolean) =>
       Effect.gen(function* () {
-        for (const s of [...segments.values()]) if (pred(s)) yield* finish(s)
+        yield* finish([...segments.values()].filter(pred))
         return pending()
       })
 
@@ -232,7 +239,7 @@ export const make = (options: ParquetArchiveOptions): Effect.Effect<Archive["Ser
         seg.bytes += rowBytes(row)
         seg.max = src.offset
         // rotate as soon as a file is full; a retry of this batch skips what is already applied
-        if (seg.rows.length >= maxRows || seg.bytes >= maxBytes) yield* finish(seg)
+        if (seg.rows.length >= maxRows || seg.bytes >= maxBytes) yield* finish([seg])
       }
       return pending()
     })

@@ -18,8 +18,8 @@ import { classifyPostgresError } from "./postgres/PostgresErrors.ts"
  *
  * One `candles` table for every interval, keyed (exchange, symbol, interval,
  * open_time), prices and volumes as `numeric` (exact, any precision; returned
- * as the very text that was stored). Upserts go through `unnest` of column
- * arrays: one statement per batch, one round trip.
+ * as the very text that was stored). A batch is COPYed into a session-temporary
+ * stage and applied with one INSERT ... ON CONFLICT, in one transaction.
  *
  * Editions, decided at start-up:
  * - TimescaleDB present: `candles` is a hypertable and `rollup` uses
@@ -50,11 +50,11 @@ export interface PostgresCandleStore {
 
 const IDENT = /^[a-z_][a-z0-9_]*$/
 
-// Array type OIDs of the upsert's 17 columns (text[] 1009, numeric[] 1231, int4[] 1007, bool[] 1000),
-// so the driver sends each JS array as the array type the statement casts to.
-const ARRAY_OIDS = [
-  1009, 1009, 1009, 1009, 1009, 1009, 1231, 1231, 1231, 1231, 1231, 1231, 1007, 1000, 1009, 1009, 1009
-]
+const COPY_SPECIAL = /[\\\t\n\r]/
+
+/** COPY text-format escaping (backslash, tab, newline, carriage return). */
+const copyText = (v: string): string =>
+  COPY_SPECIAL.test(v) ? v.replace(/\\/g, "\\\\").replace(/\t/g, "\\t").replace(/\n/g, "\\n").replace(/\r/g, "\\r") : v
 
 const intervalSql = (i: Interval): string => `${INTERVAL_MICROS[i]} microseconds`
 
@@ -219,13 +219,11 @@ export const make = (options: PostgresOptions): Effect.Effect<PostgresCandleStor
     if (applied.length > 0)
       yield* Effect.logInfo(`${label} ${schema}: applied ${applied.join(", ")} (${capabilities.detail})`)
 
-    // Times travel as text: the driver would turn a timestamp string into a JS Date and drop the microseconds.
-    const UPSERT = `INSERT INTO ${t} (exchange, symbol, interval, open_time, close_time, native_symbol, open, high, low, close,
-        volume, quote_volume, trades, closed, source, exchange_ts, received_ts)
-      SELECT e, s, i, ot::timestamptz, ct::timestamptz, ns, o, h, l, c, v, qv, n, cl, src, et::timestamptz, rt::timestamptz
-      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-        $7::numeric[], $8::numeric[], $9::numeric[], $10::numeric[], $11::numeric[], $12::numeric[], $13::int[],
-        $14::bool[], $15::text[], $16::text[], $17::text[]) AS u(e, s, i, ot, ct, ns, o, h, l, c, v, qv, n, cl, src, et, rt)
+    // A batch goes in with COPY (text format: decimals and µs times as text, nothing converted on
+    // the way) into a session-temporary stage, then one INSERT ... ON CONFLICT applies it.
+    const COLS =
+      "exchange, symbol, interval, open_time, close_time, native_symbol, open, high, low, close, volume, quote_volume, trades, closed, source, exchange_ts, received_ts"
+    const UPSERT = `INSERT INTO ${t} (${COLS}) SELECT ${COLS} FROM mf_candles_stage
       ON CONFLICT (exchange, symbol, interval, open_time) DO UPDATE SET
         close_time = EXCLUDED.close_time, native_symbol = EXCLUDED.native_symbol, open = EXCLUDED.open,
         high = EXCLUDED.high, low = EXCLUDED.low, close = EXCLUDED.close, volume = EXCLUDED.volume,
@@ -236,32 +234,23 @@ export const make = (options: PostgresOptions): Effect.Effect<PostgresCandleStor
     const upsert = Effect.fn("CandleStore.upsert")(function* (candles: ReadonlyArray<Candle>) {
       const rows = latestVersions(candles)
       if (rows.length === 0) return
-      const cols: Array<Array<unknown>> = Array.from({ length: 17 }, () => [])
+      let text = ""
       for (const c of rows) {
-        const v = [
-          c.exchange,
-          c.symbol,
-          c.interval,
-          toIsoString(c.openTime),
-          toIsoString(c.closeTime),
-          c.nativeSymbol,
-          c.open,
-          c.high,
-          c.low,
-          c.close,
-          c.volume,
-          c.quoteVolume,
-          c.trades,
-          c.closed,
-          c.source,
-          toIsoString(c.exchangeTs),
-          toIsoString(c.receivedTs)
-        ]
-        for (let i = 0; i < 17; i++) cols[i]?.push(v[i])
+        text += `${c.exchange}\t${copyText(c.symbol)}\t${c.interval}\t${toIsoString(c.openTime)}\t${toIsoString(c.closeTime)}\t${copyText(c.nativeSymbol)}\t${c.open}\t${c.high}\t${c.low}\t${c.close}\t${c.volume}\t${c.quoteVolume}\t${c.trades}\t${c.closed ? "t" : "f"}\t${c.source}\t${toIsoString(c.exchangeTs)}\t${toIsoString(c.receivedTs)}\n`
       }
-      yield* unsafe(
-        UPSERT,
-        cols.map((col, i) => sql.array(col as Array<never>, ARRAY_OIDS[i]))
+      yield* call(() =>
+        sql.begin(async (tx) => {
+          await tx.unsafe(
+            `CREATE TEMP TABLE IF NOT EXISTS mf_candles_stage (LIKE ${t} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`
+          )
+          const sink = await tx.unsafe(`COPY mf_candles_stage (${COLS}) FROM STDIN`).writable()
+          await new Promise<void>((resolve, reject) => {
+            sink.once("error", reject)
+            sink.once("finish", resolve)
+            sink.end(text)
+          })
+          await tx.unsafe(UPSERT)
+        })
       )
     })
 
