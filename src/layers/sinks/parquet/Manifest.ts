@@ -7,8 +7,7 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
-  rmSync,
-  writeSync
+  rmSync
 } from "node:fs"
 import { mkdir, open, rename } from "node:fs/promises"
 import { dirname, join } from "node:path"
