@@ -7,7 +7,9 @@
  *   node bench/normalize.bench.ts [frames=200000] [rounds=3] [case-name-filter]
  *
  * Frames are generated first in each venue's wire format (seeded, distinct text
- * per frame so nothing is cached), then timed. Book streams start with a snapshot
+ * per frame so nothing is cached), then timed. Book updates: 1-8 levels a side,
+ * 20 % deletions, prices near the touch (geometric, mean 20 ticks) on a book of
+ * about 1000 levels a side. Book streams start with a snapshot
  * and stay continuous, and Kraken updates carry the checksum of the venue's book,
  * so every frame is verified and applied (no frame is skipped as stale or invalid).
  * Reports the best round per case (frames/s) and checks nothing was rejected.
@@ -36,6 +38,16 @@ const ws = (exchange: Exchange, text: string, i: number): RawFrame => ({
   text
 })
 
+/**
+ * A price `lo..hi` ticks wide, drawn near the touch: real diff streams update the
+ * top of the book far more often than deep levels (geometric, mean 20 ticks away).
+ * `touch` is the end of the range nearest the spread.
+ */
+const nearTouch = (lo: number, hi: number, touch: "lo" | "hi"): number => {
+  const d = Math.min(hi - lo, Math.floor(-Math.log(1 - rnd()) * 20))
+  return touch === "hi" ? hi - d : lo + d
+}
+
 const qty = (): string => (int(1, 2_000_000) / 1e6).toFixed(8)
 const px2 = (cents: number): string => (cents / 100).toFixed(2)
 
@@ -51,14 +63,19 @@ const binanceTrades = (): Array<RawFrame> =>
 
 /** A REST snapshot then continuous depth diffs within 1000 ticks of the touch (bids below 60000.00, asks above), as a 1000-level book sees them. */
 const binanceDepth = (): Array<RawFrame> => {
-  const levels = (lo: number, hi: number, n: number): string =>
-    Array.from({ length: n }, () => `["${px2(int(lo, hi))}000000","${rnd() < 0.2 ? "0.00000000" : qty()}"]`).join(",")
+  const levels = (lo: number, hi: number, n: number, touch: "lo" | "hi"): string =>
+    Array.from(
+      { length: n },
+      () => `["${px2(nearTouch(lo, hi, touch))}000000","${rnd() < 0.2 ? "0.00000000" : qty()}"]`
+    ).join(",")
+  const full = (lo: number, n: number): string =>
+    Array.from({ length: n }, (_, k) => `["${px2(lo + k * 2)}000000","${qty()}"]`).join(",")
   const snapshot: RawFrame = {
     exchange: "binance",
     kind: "rest",
     receivedTs: micros(T0_MS * 1000),
     symbol: "BTCUSDT",
-    text: `{"lastUpdateId":1000,"bids":[${levels(5_999_000, 5_999_999, 500)}],"asks":[${levels(6_000_001, 6_001_000, 500)}]}`
+    text: `{"lastUpdateId":1000,"bids":[${full(5_999_000, 500)}],"asks":[${full(6_000_001, 500)}]}`
   }
   let u = 1000
   const frames = Array.from({ length: N }, (_, i) => {
@@ -66,7 +83,7 @@ const binanceDepth = (): Array<RawFrame> => {
     u += int(1, 5)
     return ws(
       "binance",
-      `{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":${T0_MS + i},"s":"BTCUSDT","U":${U},"u":${u},"b":[${levels(5_999_000, 5_999_999, int(1, 8))}],"a":[${levels(6_000_001, 6_001_000, int(1, 8))}]}}`,
+      `{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":${T0_MS + i},"s":"BTCUSDT","U":${U},"u":${u},"b":[${levels(5_999_000, 5_999_999, int(1, 8), "hi")}],"a":[${levels(6_000_001, 6_001_000, int(1, 8), "lo")}]}}`,
       i
     )
   })
@@ -89,7 +106,7 @@ const coinbaseBook = (): Array<RawFrame> => {
     Array.from(
       { length: n },
       () =>
-        `{"side":"${side}","event_time":"${iso(i)}","price_level":"${px2(int(lo, hi))}","new_quantity":"${rnd() < 0.2 ? "0" : qty()}"}`
+        `{"side":"${side}","event_time":"${iso(i)}","price_level":"${px2(nearTouch(lo, hi, side === "bid" ? "hi" : "lo"))}","new_quantity":"${rnd() < 0.2 ? "0" : qty()}"}`
     )
   const frame = (i: number, type: string, nb: number, na: number): string =>
     `{"channel":"l2_data","timestamp":"${iso(i)}","sequence_num":${i},"events":[{"type":"${type}","product_id":"BTC-USD","updates":[${[

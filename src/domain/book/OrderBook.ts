@@ -2,19 +2,23 @@ import { compare, type Decimal } from "../Decimal.ts"
 import type { Level } from "../Events.ts"
 
 /**
- * An L2 price-level book: per side, levels sorted best first, each keeping the
- * venue's decimal text for price and size (Kraken's checksum needs those digits).
+ * An L2 price-level book: per side, levels kept in a sorted array, each keeping
+ * the venue's decimal text for price and size (Kraken's checksum needs those digits).
+ *
+ * Layout: each side is stored WORST first, best at the end, because most updates
+ * touch the top of the book, and an insert or delete there moves only the few
+ * levels after it. A map from price to level makes a size change (the most common
+ * update) a lookup with no search.
  *
  * Ordering uses the price as a double with an exact decimal tie-break: a double is
  * monotonic in the decimal value, and any decimal of up to 15 significant digits
  * maps to a distinct double, so the exact comparison only runs for the rare prices
- * longer than that. Sorted arrays with binary search: the levels that change are
- * near the top of the book, where a splice moves little.
+ * longer than that.
  */
 export type BookSide = "bid" | "ask"
 
 interface Entry {
-  /** Sort key: -price for bids, +price for asks, so both sides sort ascending = best first. */
+  /** Sort key: -price for bids, +price for asks: a smaller rank is a better level on both sides. */
   readonly rank: number
   readonly price: Decimal
   size: Decimal
@@ -29,38 +33,63 @@ export const isZeroText = (s: string): boolean => {
   return s.length > 0
 }
 
+/** One key per price value whatever its trailing zeros ("0.10" and "0.1" are one level). */
+const levelKey = (price: string): string => {
+  if (price.indexOf(".") < 0) return price
+  let end = price.length
+  while (price.charCodeAt(end - 1) === 48) end--
+  if (price.charCodeAt(end - 1) === 46) end--
+  return end === price.length ? price : price.slice(0, end)
+}
+
 export class OrderBook {
   private readonly sides: { bid: Array<Entry>; ask: Array<Entry> } = { bid: [], ask: [] }
+  /** Price key -> level, so that a size change (most updates) needs no search. */
+  private readonly index: { bid: Map<string, Entry>; ask: Map<string, Entry> } = { bid: new Map(), ask: new Map() }
 
   /** Sets a level to an absolute size; size zero removes it. Returns false when removing a level that was absent. */
   set(side: BookSide, price: Decimal, size: Decimal): boolean {
-    const levels = this.sides[side]
+    const index = this.index[side]
+    const key = levelKey(price)
+    const hit = index.get(key)
+    if (isZeroText(size)) {
+      if (hit === undefined) return false
+      const levels = this.sides[side]
+      let i = this.position(side, hit.rank, hit.price)
+      while (levels[i] !== hit) i++
+      levels.splice(i, 1)
+      index.delete(key)
+      return true
+    }
+    if (hit !== undefined) {
+      hit.size = size
+      return true
+    }
     const n = Number(price)
     const rank = side === "bid" ? -n : n
+    const entry: Entry = { rank, price, size }
+    this.sides[side].splice(this.position(side, rank, price), 0, entry)
+    index.set(key, entry)
+    return true
+  }
+
+  /** Index of the first level that is not worse than (`rank`, `price`), in the worst-first array. */
+  private position(side: BookSide, rank: number, price: Decimal): number {
+    const levels = this.sides[side]
     let lo = 0
     let hi = levels.length
     while (lo < hi) {
       const mid = (lo + hi) >>> 1
       const e = levels[mid] as Entry
-      if (e.rank < rank || (e.rank === rank && e.price !== price && this.exactBefore(side, e.price, price)))
-        lo = mid + 1
+      if (e.rank > rank || (e.rank === rank && e.price !== price && this.exactWorse(side, e.price, price))) lo = mid + 1
       else hi = mid
     }
-    const at = levels[lo]
-    const same = at !== undefined && at.rank === rank && (at.price === price || compare(at.price, price) === 0)
-    if (isZeroText(size)) {
-      if (!same) return false
-      levels.splice(lo, 1)
-      return true
-    }
-    if (same) at.size = size
-    else levels.splice(lo, 0, { rank, price, size })
-    return true
+    return lo
   }
 
-  private exactBefore(side: BookSide, existing: Decimal, incoming: Decimal): boolean {
+  private exactWorse(side: BookSide, existing: Decimal, incoming: Decimal): boolean {
     const c = compare(existing, incoming)
-    return side === "bid" ? c > 0 : c < 0
+    return side === "bid" ? c < 0 : c > 0
   }
 
   /** Replaces the whole book (a snapshot). */
@@ -73,6 +102,8 @@ export class OrderBook {
   clear(): void {
     this.sides.bid.length = 0
     this.sides.ask.length = 0
+    this.index.bid.clear()
+    this.index.ask.clear()
   }
 
   /** Levels best first, at most `depth` of them. */
@@ -81,14 +112,14 @@ export class OrderBook {
     const n = Math.min(depth, src.length)
     const out = new Array<Level>(n)
     for (let i = 0; i < n; i++) {
-      const e = src[i] as Entry
+      const e = src[src.length - 1 - i] as Entry
       out[i] = [e.price, e.size]
     }
     return out
   }
 
   best(side: BookSide): Level | undefined {
-    const e = this.sides[side][0]
+    const e = this.sides[side].at(-1)
     return e === undefined ? undefined : [e.price, e.size]
   }
 
@@ -101,8 +132,14 @@ export class OrderBook {
    * pushed out of the subscribed depth). Returns the removed levels.
    */
   truncate(depth: number): { bids: Array<Level>; asks: Array<Level> } {
-    const cut = (side: BookSide): Array<Level> =>
-      this.sides[side].length <= depth ? [] : this.sides[side].splice(depth).map((e): Level => [e.price, e.size])
+    const cut = (side: BookSide): Array<Level> => {
+      const levels = this.sides[side]
+      if (levels.length <= depth) return []
+      // The worst levels are at the front; report them best first, like `levels`.
+      const removed = levels.splice(0, levels.length - depth)
+      for (const e of removed) this.index[side].delete(levelKey(e.price))
+      return removed.reverse().map((e): Level => [e.price, e.size])
+    }
     return { bids: cut("bid"), asks: cut("ask") }
   }
 
@@ -118,8 +155,8 @@ export class OrderBook {
 
   /** Sign of best bid minus best ask (NaN when a side is empty); exact only when the doubles tie. */
   private touch(): number {
-    const b = this.sides.bid[0]
-    const a = this.sides.ask[0]
+    const b = this.sides.bid.at(-1)
+    const a = this.sides.ask.at(-1)
     if (b === undefined || a === undefined) return Number.NaN
     const bid = -b.rank
     if (bid !== a.rank) return bid > a.rank ? 1 : -1

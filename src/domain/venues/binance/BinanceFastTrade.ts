@@ -40,7 +40,12 @@ const safe = (digits: string): number | undefined => {
 }
 
 export const fastTrade = (text: string, receivedTs: EpochMicros | undefined, c: FastContext): Trade | undefined => {
-  const isAgg = text.includes('"e":"aggTrade"')
+  // Cheap discriminator first: other event types (depth, kline...) skip the patterns entirely.
+  const e = text.indexOf('"e":"')
+  if (e < 0) return undefined
+  const kind = text.charCodeAt(e + 5)
+  if (kind !== 116 && kind !== 97) return undefined // "t"rade / "a"ggTrade
+  const isAgg = kind === 97
   const m = isAgg
     ? (WRAPPED_AGG.exec(text) ?? BARE_AGG.exec(text))
     : (WRAPPED_TRADE.exec(text) ?? BARE_TRADE.exec(text))
