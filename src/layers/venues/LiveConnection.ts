@@ -19,7 +19,7 @@ import type { VenueProtocol } from "./VenueProtocol.ts"
  *  - Planned rotation after `rotateAfter` (before Binance's 24 h cut), and an
  *    immediate reconnect on a server shutdown notice.
  *  - Reconnects: a session that ends after having been healthy (open at least
- *    `healthyAfter`) or by plan reconnects at once; failures back off with the
+ *    `healthyAfter`, planned or not) reconnects at once; failures back off with the
  *    exponential, capped, jittered Schedule from the config. A clean close (code
  *    1000) is a SocketError like any other and is handled the same way.
  *  - Connect and disconnect are written into the frame stream as connection notes
@@ -175,7 +175,9 @@ const session = (shard: Shard, deps: ShardDeps) =>
       deps.counters.disconnects++
       buffer.offer(noteFrame(deps, "disconnected", reason, yield* nowMicros))
       yield* deps.lifecycle({ _tag: "Disconnected", shard: shard.id, at: closedAt, reason, planned })
-      if (planned || closedAt - openedAt >= Duration.toMillis(config.healthyAfter)) return reason
+      // Even a planned end counts as a failure when the session was short: a venue that keeps
+      // announcing shutdowns right after each connect is not reconnected to in a tight loop.
+      if (closedAt - openedAt >= Duration.toMillis(config.healthyAfter)) return reason
       return yield* Effect.fail(new SessionEnded({ reason, connected: true }))
     })
   )

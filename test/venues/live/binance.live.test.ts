@@ -172,6 +172,8 @@ describe("Binance live layer against a local fake exchange", () => {
           config(fake, { rotateAfter: Duration.hours(23.5), staleAfter: Duration.hours(48) })
         )
         yield* fake.until(() => (fake.received[0]?.length ?? 0) >= 1)
+        // After a healthy stretch (a notice right after connecting would back off instead).
+        yield* TestClock.adjust(Duration.minutes(11))
         fake.send(fixtureLines("binance/control.jsonl")[11] ?? "")
         yield* fake.until(() => fake.connections.length === 2 && (fake.received[1]?.length ?? 0) >= 1)
         yield* TestClock.adjust(Duration.hours(23.5))
@@ -258,5 +260,20 @@ describe("Binance live layer against a local fake exchange", () => {
           assert.deepStrictEqual(statusList(out.events), ["connected", "gap"])
         })
       ).pipe(Effect.provide(NodeSocket.layerWebSocketConstructor))
+  )
+
+  it.effect("a shutdown notice right after connecting is a failure: the reconnect backs off", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const fake = yield* FakeExchange.make
+        const { events } = yield* startFeed(config(fake))
+        yield* fake.until(() => (fake.received[0]?.length ?? 0) >= 1)
+        fake.send(fixtureLines("binance/control.jsonl")[10] ?? "")
+        yield* events.until((es) => backoffs(es).length === 1)
+        assert.strictEqual(attemptsOf(events.items), 1)
+        yield* TestClock.adjust(Duration.seconds(2))
+        yield* fake.until(() => fake.connections.length === 2)
+      })
+    ).pipe(Effect.provide(NodeSocket.layerWebSocketConstructor))
   )
 })
