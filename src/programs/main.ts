@@ -4,9 +4,16 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Effect } from "effect"
 import { Command } from "effect/cli"
+import { adminCommand } from "./cli/adminCommand.ts"
+import { backtestCommand } from "./cli/backtestCommand.ts"
+import { candlesCommand } from "./cli/candlesCommand.ts"
 import { demoCommand } from "./cli/demoCommand.ts"
+import { featuresCommand } from "./cli/featuresCommand.ts"
+import { ingestCommand } from "./cli/ingestCommand.ts"
 import { normalizeCommand } from "./cli/normalizeCommand.ts"
+import { signalsCommand } from "./cli/signalsCommand.ts"
 import { sinkClickhouseCommand, sinkParquetCommand, sinkPostgresCommand, sinkRedisCommand } from "./cli/sinkCommands.ts"
+import { installSignalHandlers, teardown } from "./roles/Shutdown.ts"
 
 /**
  * The `marketflow` executable: one subcommand per role. Adding a role is one
@@ -17,7 +24,13 @@ import { sinkClickhouseCommand, sinkParquetCommand, sinkPostgresCommand, sinkRed
  */
 const roles = [
   demoCommand, // all-in-one slice on the embedded profile
+  ingestCommand, // venue feed (live, replay, synthetic) -> bus; --record; obeys the kill switch
   normalizeCommand, // raw frames (stdin) -> normalized events (stdout)
+  candlesCommand, // trades -> candles: role on the bus, or --offline stdin -> stdout
+  featuresCommand, // candles -> feature vectors: role, or --offline
+  signalsCommand, // feature vectors -> signals (role)
+  backtestCommand, // recorded data -> candles -> features -> signals -> evaluation report
+  adminCommand, // topics, lag, kill switch, audit trail
   sinkClickhouseCommand, // market data -> ClickHouse
   sinkParquetCommand, // market data -> Parquet archive
   sinkPostgresCommand, // candles -> Postgres / TimescaleDB
@@ -29,4 +42,10 @@ const marketflow = Command.make("marketflow").pipe(
   Command.withSubcommands(roles)
 )
 
-marketflow.pipe(Command.run({ version: "0.1.0" }), Effect.provide(NodeServices.layer), NodeRuntime.runMain)
+// A graceful stop after SIGINT/SIGTERM exits 0; a second signal exits at once (roles/Shutdown.ts).
+installSignalHandlers()
+marketflow.pipe(
+  Command.run({ version: "0.1.0" }),
+  Effect.provide(NodeServices.layer),
+  NodeRuntime.runMain({ teardown })
+)

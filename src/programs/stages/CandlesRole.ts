@@ -46,6 +46,11 @@ export interface CandlesRoleOptions {
   readonly maxBatch?: number
   /** Scan the candle topics at start to avoid re-emitting windows (default true). */
   readonly restore?: boolean
+  /**
+   * Graceful stop: once this completes no further batch is taken; the batch in
+   * hand is published and committed, then \`run\` returns.
+   */
+  readonly stop?: Effect.Effect<void> | undefined
 }
 
 export interface CandlesRoleStats {
@@ -255,7 +260,8 @@ export const makeCandlesRole = (
       consumer.batches.pipe(Stream.map((batch): Step => ({ _tag: "Batch", batch }))),
       Stream.tick(options.idleCheck ?? "1 second").pipe(Stream.map((): Step => ({ _tag: "Tick" })))
     )
-    const run = steps.pipe(
+    const stoppable = options.stop === undefined ? steps : Stream.interruptWhen(steps, options.stop)
+    const run = stoppable.pipe(
       Stream.runForEach((step) => (step._tag === "Batch" ? onBatch(step.batch) : onTick)),
       Effect.withSpan("CandlesRole.run")
     )

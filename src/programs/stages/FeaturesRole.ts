@@ -28,6 +28,11 @@ export interface FeaturesRoleOptions {
   readonly regime?: FeatureEngineOptions["regime"]
   readonly warmUp?: boolean
   readonly maxBatch?: number
+  /**
+   * Graceful stop: once this completes no further batch is taken; the batch in
+   * hand is published and committed, then \`run\` returns.
+   */
+  readonly stop?: Effect.Effect<void> | undefined
 }
 
 export interface FeaturesRoleStats {
@@ -132,6 +137,7 @@ export const makeFeaturesRole = (
         yield* consumer.commit(lastPerPartition(batch))
       })
 
-    const run = consumer.batches.pipe(Stream.runForEach(onBatch), Effect.withSpan("FeaturesRole.run"))
+    const batches = options.stop === undefined ? consumer.batches : Stream.interruptWhen(consumer.batches, options.stop)
+    const run = batches.pipe(Stream.runForEach(onBatch), Effect.withSpan("FeaturesRole.run"))
     return { run, stats: Effect.sync((): FeaturesRoleStats => ({ ...stats })) }
   })

@@ -30,6 +30,11 @@ export interface SignalsRoleOptions {
   /** Vectors predicted at once (an HTTP model benefits; order of output is kept). Default 1. */
   readonly concurrency?: number
   readonly maxBatch?: number
+  /**
+   * Graceful stop: once this completes no further batch is taken; the batch in
+   * hand is published and committed, then \`run\` returns.
+   */
+  readonly stop?: Effect.Effect<void> | undefined
 }
 
 export interface SignalsRoleStats {
@@ -111,7 +116,8 @@ export const makeSignalsRole = (
         yield* consumer.commit(lastPerPartition(batch))
       })
 
-    const run = consumer.batches.pipe(Stream.runForEach(onBatch), Effect.withSpan("SignalsRole.run"))
+    const batches = options.stop === undefined ? consumer.batches : Stream.interruptWhen(consumer.batches, options.stop)
+    const run = batches.pipe(Stream.runForEach(onBatch), Effect.withSpan("SignalsRole.run"))
     return {
       run,
       stats: Effect.sync((): SignalsRoleStats => ({ ...stats, notFinal: { ...notFinal } }))
