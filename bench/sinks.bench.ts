@@ -373,7 +373,7 @@ const postgresBench = async () => {
   }
   const sink = best(sinkRuns)
   const copy = best(copyRuns)
-  report(`Postgres 15: CandleStore.upsert, ${PG_BATCH}-row unnest upserts`, candles.length, sink)
+  report(`Postgres 15: CandleStore.upsert, ${PG_BATCH}-row COPY + ON CONFLICT`, candles.length, sink)
   report("Postgres 15: psql \\copy of the same rows (CSV)", candles.length, copy, " (psql CPU not counted)")
   console.log(`  -> sink / psql \\copy (wall): ${(copy.wallMs / sink.wallMs).toFixed(2)}x`)
 }

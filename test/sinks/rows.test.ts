@@ -1,8 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as fc from "fast-check"
 import { compareTradeId } from "../../src/domain/candles/TradeOrder.ts"
+import { toScaled } from "../../src/domain/Decimal.ts"
 import { featuresOf, migrations } from "../../src/layers/sinks/clickhouse/ClickHouseSchema.ts"
 import { tradeTsvLine, tsvLine, tsvString } from "../../src/layers/sinks/clickhouse/TsvRows.ts"
+import { decimal18 } from "../../src/layers/sinks/embedded/Duck.ts"
 import { contentHash, decimalMisfit, toTickRow, tradeOrderKey } from "../../src/layers/sinks/TickRows.ts"
 import { freshSymbol, knownTicks, trade } from "./events.ts"
 
@@ -26,6 +28,26 @@ describe("tick rows", () => {
         // ids equal as numbers but spelled differently ("007" vs "7") are the one allowed tie
         if (actual === 0) return a.replace(/^0+(?=\d)/, "") === b.replace(/^0+(?=\d)/, "")
         return actual === expected
+      }),
+      { numRuns: 2_000 }
+    )
+  })
+
+  it("decimals reach DuckDB as the exact scaled integer", () => {
+    const decimalText = fc
+      .tuple(fc.boolean(), fc.bigInt({ min: 0n, max: 10n ** 20n - 1n }), fc.nat({ max: 18 }), fc.nat({ max: 4 }))
+      .map(([neg, m, scale, zeros]) => {
+        const digits = m.toString().padStart(scale + 1, "0")
+        const text =
+          scale === 0 ? digits : `${digits.slice(0, digits.length - scale)}.${digits.slice(digits.length - scale)}`
+        return `${neg && m !== 0n ? "-" : ""}${text}${scale > 0 ? "0".repeat(zeros) : ""}`
+      })
+    fc.assert(
+      fc.property(decimalText, (d) => {
+        const { m, scale } = toScaled(d)
+        return (
+          decimal18(d).value === (m * 10n ** BigInt(18 - Math.min(scale, 18))) / 10n ** BigInt(Math.max(0, scale - 18))
+        )
       }),
       { numRuns: 2_000 }
     )

@@ -9,7 +9,7 @@ import { describeCause, SinkError } from "../../services/SinkError.ts"
 import type { Pending, PendingFloor, Sourced } from "../../services/Sourced.ts"
 import { partitionKey } from "../../services/Sourced.ts"
 import type { DuckValue } from "./embedded/Duck.ts"
-import { openDuck } from "./embedded/Duck.ts"
+import { openDuck, STAGE_SQL } from "./embedded/Duck.ts"
 import {
   COLUMNS,
   castList,
@@ -107,7 +107,7 @@ export const make = (options: ParquetArchiveOptions): Effect.Effect<Archive["Ser
     const hiveOf = makeHiveOf()
     for (const dataset of Object.keys(COLUMNS) as Array<ArchiveDataset>) {
       yield* duck.run(
-        `CREATE TEMP TABLE stage_${dataset} (seg BIGINT, ${COLUMNS[dataset].map((c) => `${c.name} ${c.stage.toUpperCase()}`).join(", ")})`
+        `CREATE TEMP TABLE stage_${dataset} (seg BIGINT, ${COLUMNS[dataset].map((c) => `${c.name} ${STAGE_SQL[c.stage]}`).join(", ")})`
       )
     }
 

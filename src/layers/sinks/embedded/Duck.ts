@@ -1,5 +1,5 @@
-import type { DuckDBConnection, Json } from "@duckdb/node-api"
-import { DuckDBInstance, LIST, VARCHAR } from "@duckdb/node-api"
+import type { DuckDBConnection, DuckDBDecimalValue, Json } from "@duckdb/node-api"
+import { DECIMAL, DuckDBInstance, decimalValue, LIST, VARCHAR } from "@duckdb/node-api"
 import type { Scope } from "effect"
 import { Effect, Semaphore } from "effect"
 import type { SinkErrorReason } from "../../../services/SinkError.ts"
@@ -11,7 +11,34 @@ import { describeCause, SinkError } from "../../../services/SinkError.ts"
  * fiber's statements on the same connection. Errors are classified here, once.
  */
 export type DuckValue = string | number | bigint | boolean | null | ReadonlyArray<string>
-export type DuckColumnType = "varchar" | "bigint" | "boolean" | "varchar[]" | "double"
+export type DuckColumnType = "varchar" | "bigint" | "boolean" | "varchar[]" | "double" | "decimal" | "decimal[]"
+
+/** SQL type of a staging column of each kind (decimals are DECIMAL(38,18), appended exactly). */
+export const STAGE_SQL: Readonly<Record<DuckColumnType, string>> = {
+  varchar: "VARCHAR",
+  bigint: "BIGINT",
+  boolean: "BOOLEAN",
+  "varchar[]": "VARCHAR[]",
+  double: "DOUBLE",
+  decimal: "DECIMAL(38,18)",
+  "decimal[]": "DECIMAL(38,18)[]"
+}
+
+const POW10 = Array.from({ length: 19 }, (_, i) => 10n ** BigInt(i))
+
+/**
+ * Decimal text (already checked to fit DECIMAL(38,18)) as DuckDB's scaled
+ * integer. Appending it directly is exact and ~10x cheaper than letting DuckDB
+ * cast the text: its VARCHAR -> DECIMAL(38,18) cast costs ~20 µs a value.
+ */
+export const decimal18 = (d: string): DuckDBDecimalValue => {
+  const dot = d.indexOf(".")
+  if (dot < 0) return decimalValue(BigInt(d) * (POW10[18] ?? 0n), 38, 18)
+  const frac = d.slice(dot + 1, dot + 19)
+  const scaled = BigInt(d.slice(0, dot) + frac) * (POW10[18 - frac.length] ?? 1n)
+  // "-0.5": the sign lives on the integer part, which BigInt("-05") keeps
+  return decimalValue(scaled, 38, 18)
+}
 
 export interface DuckOps {
   readonly run: (sql: string, params?: ReadonlyArray<DuckValue>) => Effect.Effect<void, SinkError>
@@ -48,6 +75,7 @@ export const classifyDuckError = (store: string, cause: unknown): SinkError => {
 
 const toParam = (v: DuckValue): DuckValue => v
 const VARCHAR_LIST = LIST(VARCHAR)
+const DECIMAL_LIST = LIST(DECIMAL(38, 18))
 
 export const openDuck = (path: string, store = "duckdb"): Effect.Effect<Duck, SinkError, Scope.Scope> =>
   Effect.gen(function* () {
@@ -103,6 +131,12 @@ export const openDuck = (path: string, store = "duckdb"): Effect.Effect<Duck, Si
                   break
                 case "varchar[]":
                   appender.appendList(v as ReadonlyArray<string>, VARCHAR_LIST)
+                  break
+                case "decimal":
+                  appender.appendDecimal(decimal18(String(v)))
+                  break
+                case "decimal[]":
+                  appender.appendList((v as ReadonlyArray<string>).map(decimal18), DECIMAL_LIST)
                   break
               }
             }

@@ -11,7 +11,7 @@ import { TickStore } from "../../../services/TickStore.ts"
 import type { TickKind, TickRow } from "../TickRows.ts"
 import { fromTickRow, toTickRow } from "../TickRows.ts"
 import type { Duck, DuckColumnType, DuckValue } from "./Duck.ts"
-import { num, numOrNull, openDuck, str, strList } from "./Duck.ts"
+import { num, numOrNull, openDuck, STAGE_SQL, str, strList } from "./Duck.ts"
 
 /**
  * The embedded hot store: the same rows as ClickHouse in a DuckDB file (or
@@ -28,20 +28,20 @@ const COLUMNS: ReadonlyArray<readonly [string, string, DuckColumnType]> = [
   ["event_id", "VARCHAR NOT NULL", "varchar"],
   ["exchange_ts", "BIGINT NOT NULL", "bigint"],
   ["received_ts", "BIGINT NOT NULL", "bigint"],
-  ["price", `${D} NOT NULL`, "varchar"],
-  ["size", `${D} NOT NULL`, "varchar"],
+  ["price", `${D} NOT NULL`, "decimal"],
+  ["size", `${D} NOT NULL`, "decimal"],
   ["side", "VARCHAR NOT NULL", "varchar"],
   ["outlier", "BOOLEAN", "boolean"],
   ["trade_order", "VARCHAR NOT NULL", "varchar"],
-  ["bid_price", `${D} NOT NULL`, "varchar"],
-  ["bid_size", `${D} NOT NULL`, "varchar"],
-  ["ask_price", `${D} NOT NULL`, "varchar"],
-  ["ask_size", `${D} NOT NULL`, "varchar"],
+  ["bid_price", `${D} NOT NULL`, "decimal"],
+  ["bid_size", `${D} NOT NULL`, "decimal"],
+  ["ask_price", `${D} NOT NULL`, "decimal"],
+  ["ask_size", `${D} NOT NULL`, "decimal"],
   ["update_id", "BIGINT", "bigint"],
-  ["bid_prices", `${D}[] NOT NULL`, "varchar[]"],
-  ["bid_sizes", `${D}[] NOT NULL`, "varchar[]"],
-  ["ask_prices", `${D}[] NOT NULL`, "varchar[]"],
-  ["ask_sizes", `${D}[] NOT NULL`, "varchar[]"],
+  ["bid_prices", `${D}[] NOT NULL`, "decimal[]"],
+  ["bid_sizes", `${D}[] NOT NULL`, "decimal[]"],
+  ["ask_prices", `${D}[] NOT NULL`, "decimal[]"],
+  ["ask_sizes", `${D}[] NOT NULL`, "decimal[]"],
   ["first_sequence", "BIGINT", "bigint"],
   ["last_sequence", "BIGINT", "bigint"],
   ["checksum", "BIGINT", "bigint"]
@@ -52,7 +52,7 @@ const KEY = "exchange, symbol, kind, event_id"
 
 const DDL = [
   `CREATE TABLE IF NOT EXISTS market_events (${COLUMNS.map(([n, t]) => `${n} ${t}`).join(", ")}, PRIMARY KEY (${KEY}))`,
-  `CREATE TEMP TABLE IF NOT EXISTS market_events_stage (${COLUMNS.map(([n, , t]) => `${n} ${t === "varchar[]" ? "VARCHAR[]" : t === "bigint" ? "BIGINT" : t === "boolean" ? "BOOLEAN" : "VARCHAR"}`).join(", ")})`
+  `CREATE TEMP TABLE IF NOT EXISTS market_events_stage (${COLUMNS.map(([n, , t]) => `${n} ${STAGE_SQL[t]}`).join(", ")})`
 ]
 
 const rowValues = (r: TickRow): ReadonlyArray<DuckValue> => [
@@ -165,7 +165,7 @@ export const makeDuckTickStore = (duck: Duck) =>
           )
           yield* tx.run(
             `INSERT INTO market_events (${NAMES.join(", ")})
-             SELECT DISTINCT ON (${KEY}) ${COLUMNS.map(([n, t]) => (t.startsWith(D) ? `CAST(${n} AS ${t.replace(" NOT NULL", "")})` : n)).join(", ")}
+             SELECT DISTINCT ON (${KEY}) ${NAMES.join(", ")}
              FROM market_events_stage ON CONFLICT DO NOTHING`
           )
           yield* tx.run("DELETE FROM market_events_stage")

@@ -5,7 +5,7 @@ import type { Exchange, Side, Symbol as SymbolName } from "../../../domain/Ident
 import type { EpochMicros } from "../../../domain/Time.ts"
 import type { ArchiveDataset, ArchiveEvent } from "../../../services/Archive.ts"
 import type { DuckColumnType, DuckValue } from "../embedded/Duck.ts"
-import { num, numOrNull, str, strList } from "../embedded/Duck.ts"
+import { num, numOrNull, STAGE_SQL, str, strList } from "../embedded/Duck.ts"
 import { decimalMisfit, tradeOrderKey } from "../TickRows.ts"
 
 /**
@@ -23,7 +23,7 @@ export interface ColumnDef {
   readonly stage: DuckColumnType
 }
 
-const DEC = "DECIMAL(38,18)"
+const DEC = STAGE_SQL.decimal
 const c = (name: string, type: string, stage: DuckColumnType): ColumnDef => ({ name, type, stage })
 
 const COMMON: ReadonlyArray<ColumnDef> = [
@@ -43,8 +43,8 @@ export const COLUMNS: Readonly<Record<ArchiveDataset, ReadonlyArray<ColumnDef>>>
   trades: [
     ...COMMON,
     c("trade_id", "VARCHAR", "varchar"),
-    c("price", DEC, "varchar"),
-    c("size", DEC, "varchar"),
+    c("price", DEC, "decimal"),
+    c("size", DEC, "decimal"),
     c("side", "VARCHAR", "varchar"),
     c("outlier", "BOOLEAN", "boolean"),
     c("trade_order", "VARCHAR", "varchar"),
@@ -52,20 +52,20 @@ export const COLUMNS: Readonly<Record<ArchiveDataset, ReadonlyArray<ColumnDef>>>
   ],
   quotes: [
     ...COMMON,
-    c("bid_price", DEC, "varchar"),
-    c("bid_size", DEC, "varchar"),
-    c("ask_price", DEC, "varchar"),
-    c("ask_size", DEC, "varchar"),
+    c("bid_price", DEC, "decimal"),
+    c("bid_size", DEC, "decimal"),
+    c("ask_price", DEC, "decimal"),
+    c("ask_size", DEC, "decimal"),
     c("update_id", "BIGINT", "bigint"),
     ...SOURCE
   ],
   book: [
     ...COMMON,
     c("snapshot", "BOOLEAN", "boolean"),
-    c("bid_prices", `${DEC}[]`, "varchar[]"),
-    c("bid_sizes", `${DEC}[]`, "varchar[]"),
-    c("ask_prices", `${DEC}[]`, "varchar[]"),
-    c("ask_sizes", `${DEC}[]`, "varchar[]"),
+    c("bid_prices", `${DEC}[]`, "decimal[]"),
+    c("bid_sizes", `${DEC}[]`, "decimal[]"),
+    c("ask_prices", `${DEC}[]`, "decimal[]"),
+    c("ask_sizes", `${DEC}[]`, "decimal[]"),
     c("first_sequence", "BIGINT", "bigint"),
     c("last_sequence", "BIGINT", "bigint"),
     c("checksum", "BIGINT", "bigint"),
@@ -182,7 +182,7 @@ export const rowBytes = (row: ReadonlyArray<DuckValue>): number => {
 /** SELECT list that turns staged text into the file's types. */
 export const castList = (dataset: ArchiveDataset): string =>
   COLUMNS[dataset]
-    .map((col) => (col.type === col.stage.toUpperCase() ? col.name : `CAST(${col.name} AS ${col.type}) AS ${col.name}`))
+    .map((col) => (col.type === STAGE_SQL[col.stage] ? col.name : `CAST(${col.name} AS ${col.type}) AS ${col.name}`))
     .join(", ")
 
 /** SELECT list that reads a file back with decimals as text. */
