@@ -3,7 +3,7 @@
  * inserting the same rows in the same run:
  *
  *   eval "$(scripts/services env)"
- *   node bench/sinks.bench.ts [trades=200000] [candles=100000] [rounds=3]
+ *   node bench/sinks.bench.ts [trades=200000] [candles=100000] [rounds=3] [clickhouseBatch=20000]
  *
  * - ClickHouse: the TickStore layer (row mapping, exact-decimal checks, TSV, one
  *   HTTP insert per 20 000 rows into `market_events` with its 1-minute view and
@@ -46,11 +46,11 @@ import { Bus } from "../src/services/Bus.ts"
 import type { Sourced } from "../src/services/Sourced.ts"
 import type { TickEvent } from "../src/services/TickStore.ts"
 
-const [tradesArg, candlesArg, roundsArg] = process.argv.slice(2)
+const [tradesArg, candlesArg, roundsArg, chBatchArg] = process.argv.slice(2)
 const N = Number(tradesArg ?? 200_000)
 const NC = Number(candlesArg ?? 100_000)
 const ROUNDS = Number(roundsArg ?? 3)
-const CH_BATCH = 20_000
+const CH_BATCH = Number(chBatchArg ?? 20_000)
 const PG_BATCH = 5_000
 
 const env = (k: string, d: string) => process.env[k] ?? d
@@ -159,6 +159,7 @@ const clickhouse = async () => {
   })
   const sinkRuns: Array<Result> = []
   const nativeRuns: Array<Result> = []
+  const nativeOneRuns: Array<Result> = []
   const runnerRuns: Array<Result> = []
   const tmp = mkdtempSync(join(tmpdir(), "mf-bench-"))
   try {
@@ -226,6 +227,32 @@ const clickhouse = async () => {
       )
       if ((await chCount(`SELECT count() AS n FROM ${ndb}.market_events`)) !== N) throw new Error("native row count")
       await chCommand(`DROP DATABASE ${ndb}`)
+      // the native client's best case: one process, one INSERT of everything
+      await nativeDatabase(ndb)
+      const everything = Buffer.concat(files.map((f) => readFileSync(f)))
+      nativeOneRuns.push(
+        await timed(async () => {
+          const r = spawnSync(
+            "clickhouse-client",
+            [
+              "--host",
+              chUrl.hostname,
+              "--port",
+              chTcpPort,
+              "--user",
+              chUser,
+              "--password",
+              chPassword,
+              "--query",
+              query
+            ],
+            { input: everything, stdio: ["pipe", "inherit", "inherit"] }
+          )
+          if (r.status !== 0) throw new Error(`clickhouse-client failed (${r.status})`)
+        })
+      )
+      if ((await chCount(`SELECT count() AS n FROM ${ndb}.market_events`)) !== N) throw new Error("native row count")
+      await chCommand(`DROP DATABASE ${ndb}`)
       await chCommand(`DROP DATABASE ${db}`)
 
       // the whole sink: records on the (in-memory) bus -> runner -> ClickHouse
@@ -285,8 +312,12 @@ const clickhouse = async () => {
   const native = best(nativeRuns)
   report(`ClickHouse: TickStore.write, ${CH_BATCH}-row inserts`, N, sink)
   report(`ClickHouse: clickhouse-client, same TSV, ${CH_BATCH}-row inserts`, N, native, " (client CPU not counted)")
+  const nativeOne = best(nativeOneRuns)
+  report(`ClickHouse: clickhouse-client, same TSV, one ${N}-row INSERT`, N, nativeOne, " (client CPU not counted)")
   report("ClickHouse: sink runner on the memory bus (decode+write+commit)", N, best(runnerRuns))
-  console.log(`  -> sink / clickhouse-client (wall): ${(native.wallMs / sink.wallMs).toFixed(2)}x`)
+  console.log(
+    `  -> sink / clickhouse-client (wall): ${(native.wallMs / sink.wallMs).toFixed(2)}x same batches, ${(nativeOne.wallMs / sink.wallMs).toFixed(2)}x vs one INSERT`
+  )
 }
 
 const postgresBench = async () => {
