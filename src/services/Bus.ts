@@ -44,6 +44,7 @@ export interface PartitionLag extends TopicPartition {
 
 export const BusErrorReason = Schema.Literals([
   "Connection", // broker unreachable, connection refused or lost
+  "Authentication", // SASL credentials or mechanism refused, or TLS verification failed: a configuration problem, not retried
   "Timeout", // no answer/acknowledgement within the configured time
   "UnknownTopic",
   "Rebalance", // a commit for partitions this member no longer owns

@@ -1,4 +1,6 @@
 import { Config, Duration } from "effect"
+import type { KafkaSecurity } from "./security.ts"
+import { KafkaSecurityConfig, securityProperties } from "./security.ts"
 
 /** librdkafka properties passed through as they are (see librdkafka CONFIGURATION.md). */
 export type NativeConfig = Readonly<Record<string, string | number | boolean>>
@@ -63,6 +65,11 @@ export interface KafkaBusOptions {
    * this long, so keep it well under max.poll.interval.ms.
    */
   readonly revokeGraceMs: number
+  /**
+   * SASL and/or TLS towards the broker (security.ts). Unset = plaintext. Applies
+   * to the producer, the admin requests and every consumer of the bus.
+   */
+  readonly security?: KafkaSecurity
   /** Extra librdkafka properties for the producer and the consumers, applied last. */
   readonly producerConfig?: NativeConfig
   readonly consumerConfig?: NativeConfig
@@ -104,7 +111,8 @@ const ms = (name: string, fallback: number) =>
  * MF_KAFKA_REQUEST_TIMEOUT, MF_KAFKA_DELIVERY_TIMEOUT, MF_KAFKA_LINGER,
  * MF_KAFKA_BATCH_BYTES, MF_KAFKA_COMPRESSION, MF_KAFKA_MAX_POLL_INTERVAL,
  * MF_KAFKA_SESSION_TIMEOUT, MF_KAFKA_HEARTBEAT_INTERVAL, MF_KAFKA_PREFETCH_RECORDS,
- * MF_KAFKA_REVOKE_GRACE.
+ * MF_KAFKA_REVOKE_GRACE, and the security settings (security.ts:
+ * MF_KAFKA_SECURITY_PROTOCOL, MF_KAFKA_SASL_*, MF_KAFKA_SSL_*).
  * Durations take Effect's form ("10 seconds", "250 millis").
  */
 export const KafkaBusConfig: Config.Config<KafkaBusOptions> = Config.all({
@@ -125,7 +133,8 @@ export const KafkaBusConfig: Config.Config<KafkaBusOptions> = Config.all({
   heartbeatIntervalMs: ms("MF_KAFKA_HEARTBEAT_INTERVAL", defaultOptions.heartbeatIntervalMs),
   prefetchRecords: Config.Int("MF_KAFKA_PREFETCH_RECORDS").pipe(Config.withDefault(defaultOptions.prefetchRecords)),
   fetchQueueKBytes: Config.succeed(defaultOptions.fetchQueueKBytes),
-  revokeGraceMs: ms("MF_KAFKA_REVOKE_GRACE", defaultOptions.revokeGraceMs)
+  revokeGraceMs: ms("MF_KAFKA_REVOKE_GRACE", defaultOptions.revokeGraceMs),
+  security: KafkaSecurityConfig
 })
 
 /** Properties shared by every client of one bus. */
@@ -139,7 +148,8 @@ const common = (o: KafkaBusOptions): Record<string, string | number | boolean> =
   "topic.metadata.refresh.interval.ms": 30_000,
   // Never create topics as a side effect of producing or subscribing: topics
   // come from the typed catalog only (createTopics).
-  "allow.auto.create.topics": false
+  "allow.auto.create.topics": false,
+  ...securityProperties(o.security)
 })
 
 export const producerConfig = (o: KafkaBusOptions): Record<string, string | number | boolean> => ({

@@ -8,7 +8,7 @@ import { consumerConfig } from "./config.ts"
 import { CODE, codeOf, toBusError } from "./errors.ts"
 import type { NativeConsumer, NativeMessage } from "./native.ts"
 import { nativeSync, newConsumer, nodeCallback } from "./native.ts"
-import { connectClient } from "./producer.ts"
+import { connectClient, wasAbandoned } from "./producer.ts"
 
 /**
  * A consumer-group member over librdkafka's native consumer.
@@ -225,7 +225,7 @@ export const makeConsumer = (
         })
         return connectClient(`consumer ${group}`, c, options).pipe(
           Effect.as(c),
-          Effect.onError(() => disconnect(c, options.requestTimeoutMs))
+          Effect.onError(() => (wasAbandoned(c) ? Effect.void : disconnect(c, options.requestTimeoutMs)))
         )
       }),
       (c) => close(c)

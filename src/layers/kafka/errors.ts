@@ -13,9 +13,10 @@ const CONNECTION = new Set<number>([
   CODE.ERR__ALL_BROKERS_DOWN,
   CODE.ERR__RESOLVE,
   CODE.ERR__DESTROY_BROKER,
-  CODE.ERR__AUTHENTICATION,
   CODE.ERR_NETWORK_EXCEPTION
 ])
+// A refused login or an untrusted certificate: retrying cannot help.
+const AUTHENTICATION = new Set<number>([CODE.ERR__AUTHENTICATION, CODE.ERR__SSL, CODE.ERR_SASL_AUTHENTICATION_FAILED])
 const TIMEOUT = new Set<number>([CODE.ERR__MSG_TIMED_OUT, CODE.ERR__TIMED_OUT, CODE.ERR_REQUEST_TIMED_OUT])
 const UNKNOWN_TOPIC = new Set<number>([
   CODE.ERR__UNKNOWN_TOPIC,
@@ -58,6 +59,7 @@ export const reasonOf = (cause: unknown): BusErrorReason => {
   if (e.isFatal === true || code === CODE.ERR__FATAL) return "Fatal"
   if (code === undefined) return "Fatal"
   if (CONNECTION.has(code)) return "Connection"
+  if (AUTHENTICATION.has(code)) return "Authentication"
   if (TIMEOUT.has(code)) return "Timeout"
   if (UNKNOWN_TOPIC.has(code)) return "UnknownTopic"
   if (REBALANCE.has(code)) return "Rebalance"

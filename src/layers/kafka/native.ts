@@ -31,9 +31,19 @@ export interface NativeConsumer extends InstanceType<typeof Kafka.KafkaConsumer>
 export const newConsumer = (conf: Kafka.ConsumerGlobalConfig): NativeConsumer =>
   new Kafka.KafkaConsumer(conf) as NativeConsumer
 
+/** One librdkafka log line (the binding's `event.log`). */
+export interface NativeLog {
+  readonly severity?: number
+  readonly fac?: string
+  readonly message?: string
+}
+
 /** What connectClient needs of a producer or consumer. */
 export interface Connectable {
   connect(options: Kafka.MetadataOptions, cb: (err: Kafka.LibrdKafkaError, data: Kafka.Metadata) => unknown): unknown
+  disconnect(cb?: (err: unknown) => unknown): unknown
+  on(event: "event.log", listener: (log: NativeLog) => void): unknown
+  removeListener(event: "event.log", listener: (log: NativeLog) => void): unknown
 }
 export type NativeAdmin = ReturnType<typeof Kafka.AdminClient.createFrom>
 export type NativeMessage = Kafka.Message

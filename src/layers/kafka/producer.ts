@@ -5,8 +5,9 @@ import { BusError } from "../../services/Bus.ts"
 import type { KafkaBusOptions } from "./config.ts"
 import { producerConfig } from "./config.ts"
 import { CODE, codeOf, toBusError } from "./errors.ts"
-import type { Connectable, NativeProducer } from "./native.ts"
+import type { Connectable, NativeLog, NativeProducer } from "./native.ts"
 import { nodeCallback, Producer } from "./native.ts"
+import { connectionFailureOf, describeSecurity, protocolHint, securityFailureOf } from "./security.ts"
 
 /**
  * One publish call: its records' delivery reports land here by index, so the
@@ -61,14 +62,79 @@ const toHeaders = (
   return lastConverted
 }
 
-/** Connects with a bounded metadata request so a wrong address fails instead of hanging. */
+/**
+ * Native clients whose connect failed on a security error before librdkafka gave
+ * up: connectClient closes them itself once their connect call returns, so the
+ * caller must not wait for (or race) that close.
+ */
+const abandoned = new WeakSet<object>()
+export const wasAbandoned = (client: object): boolean => abandoned.has(client)
+
+const closeQuietly = (client: Connectable): void => {
+  try {
+    client.disconnect(() => undefined)
+  } catch {
+    // nothing left to close
+  }
+}
+
+/**
+ * Connects with a bounded metadata request so a wrong address fails instead of
+ * hanging. A refused login or an untrusted broker certificate fails at once
+ * with reason Authentication: librdkafka would retry it until the timeout and
+ * then report a bare "transport failure", so its log lines are watched while
+ * the connect is pending (see security.ts). A timeout names the last
+ * connection failure librdkafka logged.
+ */
 export const connectClient = (
   what: string,
   client: Connectable,
   options: KafkaBusOptions
-): Effect.Effect<void, BusError> =>
-  nodeCallback<unknown>(`connecting ${what} to ${options.brokers}`, (cb) => {
-    client.connect({ timeout: options.connectTimeoutMs }, cb)
+): Effect.Effect<void, BusError> => {
+  const target = `connecting ${what} to ${options.brokers}`
+  let lastFailure: string | undefined
+  const withLastFailure = (detail: string) => {
+    if (lastFailure === undefined) return detail
+    const hint = protocolHint(lastFailure, options.security)
+    return `${detail}; librdkafka's last report: ${lastFailure}${hint === undefined ? "" : ` (${hint})`}`
+  }
+  return Effect.callback<void, BusError>((resume) => {
+    let settled = false
+    const onLog = (log: NativeLog) => {
+      if (settled) return
+      const security = securityFailureOf(log)
+      if (security !== undefined) {
+        settled = true
+        abandoned.add(client)
+        resume(
+          Effect.fail(
+            new BusError({
+              reason: "Authentication",
+              detail: `${target} (${describeSecurity(options.security)}): ${security}`
+            })
+          )
+        )
+        return
+      }
+      lastFailure = connectionFailureOf(log) ?? lastFailure
+    }
+    client.on("event.log", onLog)
+    const done = (err: unknown) => {
+      client.removeListener("event.log", onLog)
+      if (settled) {
+        // Already failed on a security error: close whatever this late connect opened.
+        if (err === null || err === undefined) closeQuietly(client)
+        return
+      }
+      settled = true
+      if (err !== null && err !== undefined) resume(Effect.fail(toBusError(target, err)))
+      else resume(Effect.void)
+    }
+    try {
+      client.connect({ timeout: options.connectTimeoutMs }, (err) => done(err))
+    } catch (err) {
+      done(err)
+    }
   }).pipe(
     Effect.timeoutOrElse({
       duration: Duration.millis(options.connectTimeoutMs + 2_000),
@@ -76,20 +142,20 @@ export const connectClient = (
         Effect.fail(
           new BusError({
             reason: "Connection",
-            detail: `connecting ${what} to ${options.brokers}: no answer within ${options.connectTimeoutMs} ms`
+            detail: withLastFailure(`${target}: no answer within ${options.connectTimeoutMs} ms`)
           })
         )
     }),
     Effect.mapError((e) =>
-      e.reason === "InvalidArgument"
+      e.reason === "InvalidArgument" || e.reason === "Authentication"
         ? e
         : new BusError({
             reason: "Connection",
-            detail: `${e.detail} (is a Kafka broker listening on ${options.brokers}?)`
+            detail: `${withLastFailure(e.detail)} (is a Kafka broker listening on ${options.brokers}?)`
           })
-    ),
-    Effect.asVoid
+    )
   )
+}
 
 /**
  * The idempotent producer (acks=all, lz4, murmur2 partitioner). Delivery
@@ -117,7 +183,7 @@ export const makeProducer = (options: KafkaBusOptions): Effect.Effect<KafkaProdu
         return connectClient("producer", producer, options).pipe(
           Effect.tap(() => Effect.sync(() => producer.setPollInBackground(true))),
           Effect.as(producer),
-          Effect.onError(() => disconnect(producer, 0))
+          Effect.onError(() => (wasAbandoned(producer) ? Effect.void : disconnect(producer, 0)))
         )
       }),
       (producer) => flush(producer, options.deliveryTimeoutMs).pipe(Effect.andThen(disconnect(producer, 5_000)))
