@@ -78,7 +78,16 @@ export const make = (options: RedisOptions): Effect.Effect<LatestCache["Service"
       Effect.tryPromise({ try: f, catch: classifyRedisError })
 
     const redis = yield* connect("marketflow-latest")
+    // A refused AUTH reaches only the client's "error" event; connect() itself then
+    // rejects with "Connection is closed." (retryable), which would retry a wrong
+    // password forever. The refusal decides the reason.
+    let refused: SinkError | undefined
+    redis.on("error", (cause: unknown) => {
+      const e = classifyRedisError(cause)
+      if (e.reason === "Auth") refused = e
+    })
     yield* call(() => redis.connect()).pipe(
+      Effect.mapError((e) => refused ?? e),
       Effect.tapError((e) => Effect.logWarning(`redis not reachable yet: ${e.message}`)),
       Effect.retry({
         schedule: Schedule.min([Schedule.exponential("200 millis"), Schedule.spaced("5 seconds")]).pipe(

@@ -29,7 +29,11 @@ const codeOf = (cause: unknown): number | undefined => {
   const code = (cause as { code?: unknown }).code
   if (typeof code === "string" && /^\d+$/.test(code)) return Number(code)
   if (typeof code === "number") return code
-  return undefined
+  // Servers before 19.x answer "Code: 193, e.displayText() = ..." (comma), which the
+  // client does not parse into `code`; the number is still the server's own.
+  const message = (cause as { message?: unknown }).message
+  const m = typeof message === "string" ? /^Code: (\d+)[,.]/.exec(message) : null
+  return m?.[1] === undefined ? undefined : Number(m[1])
 }
 
 export const classifyClickHouseError = (cause: unknown): SinkError => {
