@@ -37,6 +37,10 @@ import { dayOf, fromTickRow, tickMisfit, toTickRow } from "./TickRows.ts"
  * recognised. Marks are cached per (topic, partition, day) and reloaded after
  * any failed insert (its outcome is unknown) and when the consumer's assignment
  * changes (another member may have written).
+ *
+ * Marks assume a topic's offsets are never reused for other data: after
+ * deleting and recreating a topic, write into a new database (or drop the
+ * `ohlcv_1m` rows of that topic), or its first offsets would be skipped.
  */
 export interface ClickHouseOptions extends SchemaOptions {
   readonly url: string

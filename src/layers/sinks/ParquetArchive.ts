@@ -39,7 +39,8 @@ import { commitFiles, finalPath, markKey, readManifests, recoverManifests, tmpPa
  * still only in memory); the runner commits below it. Records at or below the
  * offset a finished file already covers are skipped, so redelivery never
  * duplicates rows. One writer per archive root: run one `sink-parquet`
- * member per root.
+ * member per root. Like Kafka's own offsets, the marks assume a topic is not
+ * deleted and recreated under the same name (use a new root if it is).
  */
 export interface ParquetArchiveOptions {
   readonly root: string
