@@ -161,7 +161,8 @@ export const ingestCommand = Command.make(
         // Printed inside the role, so a stop by signal reports too.
         const s = report.ingest
         yield* Console.error(
-          `ingest: ${s.frames} frames, ${s.events} events, ${s.published} published (${s.tradesPublished} trades), ` +
+          `ingest: ${s.frames} frames, ${s.events} events, ${s.published - report.withheld} published ` +
+            `(${s.tradesPublished - report.withheldTrades} trades), ` +
             `${report.withheld} withheld by the kill switch, ${s.filtered} filtered, ${s.deadLetters} dead letters, ` +
             `${report.recorded} lines recorded`
         )

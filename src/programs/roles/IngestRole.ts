@@ -55,8 +55,10 @@ export interface IngestRoleOptions {
 
 export interface IngestRoleReport {
   readonly ingest: IngestStats
-  /** Market-data records not published because the kill switch was on. */
+  /** Market-data records not published because the kill switch was on (`ingest.published` counts them too). */
   readonly withheld: number
+  /** Of those, trades. */
+  readonly withheldTrades: number
   /** Lines written to the recording. */
   readonly recorded: number
   readonly killSwitch: KillSwitch
@@ -111,6 +113,7 @@ export const runIngestRole = (
       // --- kill switch -------------------------------------------------------
       let killSwitch = KILL_SWITCH_OFF
       let withheldTotalCount = 0
+      let withheldTrades = 0
       const withheld = new Map<string, Withheld>()
       const onChange = (value: KillSwitch, previous: KillSwitch) =>
         Effect.gen(function* () {
@@ -180,6 +183,7 @@ export const runIngestRole = (
               continue
             }
             held++
+            if (r.topic === TOPIC.trades) withheldTrades++
             const key = r.key ?? `${options.exchange}:*`
             const at = Number(r.headers?.[HEADER.receivedTs] ?? 0)
             const w = withheld.get(key)
@@ -231,7 +235,7 @@ export const runIngestRole = (
           )
       }).pipe(Effect.provideService(Bus, gatedBus), Effect.provideService(MarketFeed, MarketFeed.of({ frames })))
       const stats = yield* Effect.raceFirst(ingest, follower.lost)
-      return { ingest: stats, withheld: withheldTotalCount, recorded, killSwitch }
+      return { ingest: stats, withheld: withheldTotalCount, withheldTrades, recorded, killSwitch }
     })
   )
 
