@@ -74,7 +74,7 @@ afterAll(() => {
 })
 
 /** Builds a store layer from `env`; returns the outcome, the time it took and every log line. */
-const build = <E>(layer: Layer.Layer<unknown, E>, env: Record<string, string>) =>
+const build = <A, E>(layer: Layer.Layer<A, E>, env: Record<string, string>) =>
   Effect.gen(function* () {
     const lines: Array<string> = []
     const keep = Logger.make((options) => {
