@@ -98,7 +98,7 @@ describe("Kafka security configuration", () => {
       })
   )
 
-  it.effect("sasl_ssl without credentials and with a bad mechanism: one error naming all three variables", () =>
+  it.effect("sasl_ssl without credentials and with a bad mechanism: one error naming every variable involved", () =>
     Effect.gen(function* () {
       const result = yield* parse(KafkaSecurityConfig, {
         MF_KAFKA_SECURITY_PROTOCOL: "sasl_ssl",
@@ -106,12 +106,15 @@ describe("Kafka security configuration", () => {
       })
       assert.isTrue(Result.isFailure(result))
       if (!Result.isFailure(result)) return
-      assert.deepStrictEqual(variablesOf(result.failure).sort(), [
+      // set-but-wrong first (the protocol says what it lacks), then the unset ones
+      assert.deepStrictEqual(variablesOf(result.failure), [
         "MF_KAFKA_SASL_MECHANISM",
-        "MF_KAFKA_SASL_PASSWORD",
-        "MF_KAFKA_SASL_USERNAME"
+        "MF_KAFKA_SECURITY_PROTOCOL",
+        "MF_KAFKA_SASL_USERNAME",
+        "MF_KAFKA_SASL_PASSWORD"
       ])
       const message = String((result.failure as { message?: string }).message)
+      assert.include(message, "sasl_ssl needs MF_KAFKA_SASL_USERNAME and MF_KAFKA_SASL_PASSWORD, not set")
       assert.include(message, "required when MF_KAFKA_SECURITY_PROTOCOL=sasl_ssl")
       assert.include(message, '"SCRAM-SHA-1" is not one of SCRAM-SHA-512, SCRAM-SHA-256, PLAIN')
     })

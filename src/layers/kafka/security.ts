@@ -154,8 +154,15 @@ export const validateSecurity = (
 
   if (protocolKnown) {
     if (sasl) {
-      if (raw.username === undefined) missing(VAR.username, `required when ${why}`)
-      if (raw.password === undefined) missing(VAR.password, `required when ${why}`)
+      const absent = [
+        ...(raw.username === undefined ? [VAR.username] : []),
+        ...(raw.password === undefined ? [VAR.password] : [])
+      ]
+      // Also said on the protocol variable itself (which is set): a checker that
+      // reports one variable per round and stops at the first unset one (a
+      // missing variable with no default) still names all of them this way.
+      if (absent.length > 0) invalid(VAR.protocol, `${protocol} needs ${absent.join(" and ")}, not set`)
+      for (const variable of absent) missing(variable, `required when ${why}`)
     } else {
       // Credentials that would silently go unused are a mistake worth stopping for:
       // the broker would answer with a confusing disconnect instead.
@@ -192,10 +199,11 @@ export const validateSecurity = (
   }
 
   if (problems.length > 0) {
-    // one entry per variable, the first found
+    // one entry per variable (the first found), set-but-wrong ones before unset ones
     const byVariable = new Map<string, Problem>()
     for (const p of problems) if (!byVariable.has(p.variable)) byVariable.set(p.variable, p)
-    return { problems: [...byVariable.values()] }
+    const all = [...byVariable.values()]
+    return { problems: [...all.filter((p) => !p.missing), ...all.filter((p) => p.missing)] }
   }
   const settings: KafkaSecurity = {
     protocol,
