@@ -203,6 +203,16 @@ describe("marketflow ingest (subprocess, embedded profile)", () => {
     assert.match(child.output(), /ingest: stopped/)
   })
 
+  it("a second signal during the graceful stop exits at once with 130", async () => {
+    const child = startMarketflow(["ingest", "--exchange", "binance", "--source", "synthetic", "--speed", "200"])
+    await child.waitFor(/embedded profile: events go to/)
+    child.process.kill("SIGTERM")
+    child.process.kill("SIGTERM")
+    const exit = await child.exited
+    assert.deepStrictEqual(exit, { code: 130, signal: null }, child.output())
+    assert.include(child.output(), "second SIGTERM: exiting now")
+  })
+
   it("refuses inconsistent flags with exit 64", () => {
     const noSymbols = runMarketflow(["ingest", "--exchange", "binance"])
     assert.strictEqual(noSymbols.status, 64)
