@@ -65,7 +65,11 @@ const toHeaders = (
 /**
  * Native clients whose connect failed on a security error before librdkafka gave
  * up: connectClient closes them itself once their connect call returns, so the
- * caller must not wait for (or race) that close.
+ * caller must not wait for (or race) that close. Until then (at most
+ * connectTimeoutMs) each holds a libuv worker thread, where the binding's first
+ * metadata request blocks: harmless for a role that exits on the error, but a
+ * process that keeps retrying bad credentials in a tight loop would starve the
+ * pool (4 threads by default).
  */
 const abandoned = new WeakSet<object>()
 export const wasAbandoned = (client: object): boolean => abandoned.has(client)
