@@ -1,6 +1,7 @@
 import type { ChildProcess } from "node:child_process"
 import { spawn } from "node:child_process"
 import { createServer } from "node:net"
+import { inspect } from "node:util"
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, ConfigProvider, Effect, Layer, Logger, Result } from "effect"
 import { afterAll, beforeAll } from "vitest"
@@ -73,6 +74,31 @@ afterAll(() => {
   redis?.kill("SIGTERM")
 })
 
+/**
+ * The drivers' own console output (the ClickHouse client logs failed requests with
+ * console.error, ioredis its unhandled error events) is kept too, and still printed.
+ */
+const keepConsole = (lines: Array<string>) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const saved = { error: console.error, warn: console.warn, log: console.log }
+      for (const method of ["error", "warn", "log"] as const) {
+        const original = saved[method]
+        console[method] = (...args: Array<unknown>) => {
+          lines.push(args.map((a) => (typeof a === "string" ? a : inspect(a, { depth: 6 }))).join(" "))
+          original(...args)
+        }
+      }
+      return saved
+    }),
+    (saved) =>
+      Effect.sync(() => {
+        console.error = saved.error
+        console.warn = saved.warn
+        console.log = saved.log
+      })
+  )
+
 /** Builds a store layer from `env`; returns the outcome, the time it took and every log line. */
 const build = <A, E>(layer: Layer.Layer<A, E>, env: Record<string, string>) =>
   Effect.gen(function* () {
@@ -82,7 +108,7 @@ const build = <A, E>(layer: Layer.Layer<A, E>, env: Record<string, string>) =>
     })
     const start = yield* Clock.currentTimeMillis
     const result = yield* Effect.result(
-      Effect.scoped(Layer.build(layer)).pipe(
+      Effect.scoped(Effect.andThen(keepConsole(lines), Layer.build(layer))).pipe(
         Effect.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env }))),
         Effect.provide(Logger.layer([keep]))
       )
@@ -119,6 +145,11 @@ describe("store credentials", { timeout: 60_000 }, () => {
         MF_CLICKHOUSE_DATABASE: "marketflow"
       })
       expectAuthFailure(outcome, WRONG)
+      // the client's own console report of the failure was among the lines checked
+      assert.isTrue(
+        outcome.lines.some((l) => l.includes("Wrong password")),
+        outcome.lines.join("\n")
+      )
     })
   )
 
