@@ -1,4 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, watch, writeFileSync } from "node:fs"
+import type { AddressInfo } from "node:net"
+import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, assert, describe, it } from "@effect/vitest"
@@ -32,6 +34,32 @@ const trades: ReadonlyArray<Trade> = syntheticTrades({ seed: 11, count: 4_000 })
 const tradeLines = `${trades.map((t) => bare(t)).join("\n")}\n`
 
 const candleKey = (c: Candle) => `${c.symbol} ${c.interval} ${c.openTime}`
+
+/** Resolves once the file exists and is not empty (event-driven: directory watch, no timer). */
+const fileHasBytes = (path: string): Promise<void> =>
+  new Promise<void>((resolve) => {
+    const check = () => {
+      try {
+        if (statSync(path).size === 0) return
+      } catch {
+        return // not created yet
+      }
+      w.close()
+      resolve()
+    }
+    const w = watch(dir, check)
+    check()
+  })
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
 
 describe("marketflow role commands: help", () => {
   it("every new subcommand documents itself and exits 0", () => {
@@ -178,19 +206,7 @@ describe("marketflow ingest (subprocess, embedded profile)", () => {
       recording
     ])
     await child.waitFor(/embedded profile: events go to/)
-    // Event-driven: wait for the recording to receive its first bytes.
-    await new Promise<void>((resolve) => {
-      const w = watch(dir, () => {
-        try {
-          if (statSync(recording).size > 0) {
-            w.close()
-            resolve()
-          }
-        } catch {
-          // not created yet
-        }
-      })
-    })
+    await fileHasBytes(recording)
     child.process.kill("SIGTERM")
     const exit = await child.exited
     assert.deepStrictEqual(exit, { code: 0, signal: null }, child.output())
@@ -203,14 +219,38 @@ describe("marketflow ingest (subprocess, embedded profile)", () => {
     assert.match(child.output(), /ingest: stopped/)
   })
 
+  it("serves /ready and /metrics on MF_METRICS_PORT while it runs (bus, control consumer, kill-switch gauge)", async () => {
+    const port = await freePort()
+    const recording = join(dir, "telemetry.jsonl")
+    const child = startMarketflow(
+      ["ingest", "--exchange", "binance", "--source", "synthetic", "--speed", "200", "--record", recording],
+      { MF_METRICS_PORT: String(port) }
+    )
+    try {
+      await fileHasBytes(recording)
+      const ready = await fetch(`http://127.0.0.1:${port}/ready`)
+      const body = (await ready.json()) as { ready: boolean; components: Record<string, { ready: boolean }> }
+      assert.strictEqual(ready.status, 200, JSON.stringify(body))
+      assert.isTrue(body.components.bus?.ready)
+      assert.isTrue(Object.keys(body.components).some((k) => k.startsWith("consumer:ingest-binance.control.")))
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+      assert.match(metrics, /^marketflow_kill_switch_on 0$/m)
+      child.process.kill("SIGTERM")
+      assert.strictEqual((await child.exited).code, 0, child.output())
+    } finally {
+      child.process.kill("SIGKILL")
+    }
+  })
+
   it("a second signal during the graceful stop exits at once with 130", async () => {
     const child = startMarketflow(["ingest", "--exchange", "binance", "--source", "synthetic", "--speed", "200"])
     await child.waitFor(/embedded profile: events go to/)
+    // Two different signals: the kernel would merge two pending SIGTERMs into one.
     child.process.kill("SIGTERM")
-    child.process.kill("SIGTERM")
+    child.process.kill("SIGINT")
     const exit = await child.exited
     assert.deepStrictEqual(exit, { code: 130, signal: null }, child.output())
-    assert.include(child.output(), "second SIGTERM: exiting now")
+    assert.match(child.output(), /second SIG(INT|TERM): exiting now/)
   })
 
   it("refuses inconsistent flags with exit 64", () => {

@@ -1,7 +1,8 @@
 import { Config, Duration, Effect, Runtime, Schema } from "effect"
 import { CliError } from "effect/cli"
 import type { ActiveProfileShape } from "../../layers/BusProfile.ts"
-import { BusError } from "../../services/Bus.ts"
+import { Bus, BusError } from "../../services/Bus.ts"
+import { Health } from "../../services/Health.ts"
 import { UsageError } from "./CliErrors.ts"
 
 /**
@@ -66,12 +67,13 @@ export const runRoleCommand = <A, E, R>(
   program: (ctx: RoleContext) => Effect.Effect<A, E, R>
 ) =>
   Effect.gen(function* () {
-    const [profileModule, telemetry, runner, startup] = yield* Effect.promise(() =>
+    const [profileModule, telemetry, runner, startup, { instrumentBus }] = yield* Effect.promise(() =>
       Promise.all([
         import("../../layers/BusProfile.ts"),
         import("../../layers/RoleTelemetry.ts"),
         import("../roles/RoleRunner.ts"),
-        import("../roles/StartupConfig.ts")
+        import("../roles/StartupConfig.ts"),
+        import("../../layers/InstrumentedBus.ts")
       ])
     )
     const configs = yield* profileModule.profileConfigs
@@ -89,7 +91,12 @@ export const runRoleCommand = <A, E, R>(
     return yield* Effect.gen(function* () {
       const profile = yield* profileModule.ActiveProfile
       yield* Effect.logInfo(`${options.role}: ${profile.description}`)
-      return yield* runner.runRole({ role: options.role, shutdownTimeout }, (stop) => program({ stop, profile }))
+      const health = yield* Health
+      yield* health.set("bus", { ready: true, detail: profile.description })
+      const bus = instrumentBus(yield* Bus, options.role, health)
+      return yield* runner
+        .runRole({ role: options.role, shutdownTimeout }, (stop) => program({ stop, profile }))
+        .pipe(Effect.provideService(Bus, bus))
     }).pipe(
       Effect.provide(telemetry.layer(options.role)),
       Effect.provide(profileModule.layer),

@@ -171,6 +171,7 @@ export const runIngestRole = (
         group: options.controlGroup ?? (yield* privateGroup(`ingest-${options.exchange}.control`)),
         onChange
       })
+      yield* Metric.update(killSwitchGauge, (yield* follower.current).on ? 1 : 0)
 
       const gatedPublish = (records: ReadonlyArray<OutgoingRecord>): Effect.Effect<ReadonlyArray<Delivery>, BusError> =>
         Effect.suspend(() => {
