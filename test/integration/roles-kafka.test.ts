@@ -158,6 +158,30 @@ describe("roles on Kafka, as separate processes", () => {
     assert.match(lag.stdout, /^total lag 0 over 3 partitions$/m)
   })
 
+  it("credentials: correct SCRAM credentials work for admin; a wrong password is exit 77 without the secret in the output", () => {
+    const scram = process.env.MF_KAFKA_SCRAM_BROKERS
+    const username = process.env.MF_KAFKA_SCRAM_USERNAME
+    const password = process.env.MF_KAFKA_SCRAM_PASSWORD
+    if (scram === undefined || username === undefined || password === undefined) {
+      throw new Error('set the SCRAM variables: eval "$(scripts/services env)"')
+    }
+    const sasl = {
+      ...env,
+      MF_KAFKA_BROKERS: scram,
+      MF_KAFKA_SECURITY_PROTOCOL: "SASL_PLAINTEXT",
+      MF_KAFKA_SASL_MECHANISM: "SCRAM-SHA-512",
+      MF_KAFKA_SASL_USERNAME: username
+    }
+    const ok = runMarketflow(["admin", "kill-switch", "status"], { env: { ...sasl, MF_KAFKA_SASL_PASSWORD: password } })
+    assert.strictEqual(ok.status, 0, ok.stderr)
+    assert.match(ok.stdout, /kill switch: off/)
+    const wrong = "not-the-password-4711"
+    const denied = runMarketflow(["candles"], { env: { ...sasl, MF_KAFKA_SASL_PASSWORD: wrong } })
+    assert.strictEqual(denied.status, 77, denied.stdout + denied.stderr)
+    assert.include(denied.stderr, "candles")
+    assert.notInclude(denied.stdout + denied.stderr, wrong)
+  })
+
   it("kill switch across processes: ingest publishes no market data while it is on; status, audit trail", () => {
     const on = runMarketflow(["admin", "kill-switch", "on", "--reason", "integration test"], { env })
     assert.strictEqual(on.status, 0, on.stderr)

@@ -4,7 +4,7 @@ import type { ActiveProfileShape } from "../../layers/BusProfile.ts"
 import type { KafkaAdmin } from "../../layers/KafkaAdmin.ts"
 import type { Bus } from "../../services/Bus.ts"
 import { UsageError } from "./CliErrors.ts"
-import { isUnreachable, UnavailableError } from "./roleCommand.ts"
+import { classifyBusFailure } from "./roleCommand.ts"
 
 /**
  * `marketflow admin`: topics from the catalog, consumer lag, the kill switch
@@ -54,10 +54,7 @@ const runAdmin = <A, E>(
       const admin = profile.admin
       if (admin === undefined) return yield* new UsageError({ detail: "admin: the profile has no broker admin" })
       return yield* audit.audited(action, args, program({ profile, admin }), describe)
-    }).pipe(
-      Effect.provide(profileModule.layer),
-      Effect.mapError((e) => (isUnreachable(e) ? new UnavailableError({ detail: `admin ${action}: ${e.message}` }) : e))
-    )
+    }).pipe(Effect.provide(profileModule.layer), Effect.mapError(classifyBusFailure(`admin ${action}`)))
     yield* Console.log(print(result))
   })
 

@@ -46,6 +46,35 @@ export class UnavailableError extends Schema.TaggedError<UnavailableError>()("Un
   }
 }
 
+/** The broker refused the credentials, the mechanism or the TLS handshake. */
+export class AccessDeniedError extends Schema.TaggedError<AccessDeniedError>()("AccessDeniedError", {
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return this.detail
+  }
+  override get [CliError.userMessage](): string {
+    return this.detail
+  }
+  /** sysexits.h EX_NOPERM. */
+  override get [Runtime.errorExitCode](): number {
+    return 77
+  }
+}
+
+/**
+ * Broker failures as the user should see them: unreachable (exit 69),
+ * credentials refused (exit 77); anything else as it is.
+ */
+export const classifyBusFailure =
+  (who: string) =>
+  <E>(e: E): E | UnavailableError | AccessDeniedError =>
+    isUnreachable(e)
+      ? new UnavailableError({ detail: `${who}: ${e.message}` })
+      : e instanceof BusError && e.reason === "Authentication"
+        ? new AccessDeniedError({ detail: `${who}: ${e.message}` })
+        : e
+
 /** A broker that could not be reached or did not answer in time. */
 export const isUnreachable = (e: unknown): e is BusError =>
   e instanceof BusError && (e.reason === "Connection" || e.reason === "Timeout")
@@ -100,6 +129,6 @@ export const runRoleCommand = <A, E, R>(
     }).pipe(
       Effect.provide(telemetry.layer(options.role)),
       Effect.provide(profileModule.layer),
-      Effect.mapError((e) => (isUnreachable(e) ? new UnavailableError({ detail: `${options.role}: ${e.message}` }) : e))
+      Effect.mapError(classifyBusFailure(options.role))
     )
   })
