@@ -173,8 +173,6 @@ export const make = (options: MemoryBusOptions = {}): Effect.Effect<MemoryBus> =
       }
     }
 
-    /** Logs appended to by the publish call in progress (publish is synchronous between its yields). */
-    const touched = new Set<PartitionLog>()
     const append = (topic: TopicState, record: OutgoingRecord, now: number): Delivery => {
       const n = topic.logs.length
       let partition: number
@@ -205,7 +203,7 @@ export const make = (options: MemoryBusOptions = {}): Effect.Effect<MemoryBus> =
       log.bytes += size
       log.end++
       evict(log, now, topic.spec.retentionMs)
-      touched.add(log)
+      for (const latch of log.listeners) latch.openUnsafe()
       return { topic: stored.topic, partition, offset: stored.offset }
     }
 
@@ -354,12 +352,7 @@ export const make = (options: MemoryBusOptions = {}): Effect.Effect<MemoryBus> =
         targets.push(topic)
       }
       const now = yield* Clock.currentTimeMillis
-      const deliveries = records.map((record, i) => append(targets[i] as TopicState, record, now))
-      // Wake consumers once per call, after every record is in, so a waiting
-      // member cuts one batch from the whole call rather than a batch per record.
-      for (const log of touched) for (const latch of log.listeners) latch.openUnsafe()
-      touched.clear()
-      return deliveries
+      return records.map((record, i) => append(targets[i] as TopicState, record, now))
     })
 
     const createTopics = Effect.fn("Bus.createTopics")(function* (specs: ReadonlyArray<TopicSpec>) {
