@@ -53,14 +53,14 @@ describe("Binance trade fast path", () => {
 
   it("frames of another shape fall back to the general path, with the same result", () => {
     const n = VENUES.binance.makeNormalizer()
-    // The 2019 capture has extra fields (b, a): the fast path declines, the normalizer still maps it.
+    // Hand-written in the 2019 shape, which had extra fields (b, a): the fast path declines, the normalizer still maps it.
     const old =
-      '{"stream":"bnbbtc@trade","data":{"e":"trade","E":1554076800945,"s":"BNBBTC","t":40756030,"p":"0.00426990","q":"33.82000000","b":133829535,"a":133829504,"T":1554076800940,"m":false,"M":true}}'
+      '{"stream":"ethbtc@trade","data":{"e":"trade","E":1554000000123,"s":"ETHBTC","t":12345678,"p":"0.03150000","q":"1.25000000","b":222,"a":111,"T":1554000000120,"m":false,"M":true}}'
     assert.isUndefined(fastTrade(old, undefined, { normalize: symbols.normalize, timeScale: 1000 }))
     const [t] = n.push({ exchange: "binance", kind: "ws", receivedTs: undefined, text: old }).events
-    assert.deepStrictEqual([t?._tag, t?._tag === "Trade" ? t.tradeId : ""], ["Trade", "40756030"])
+    assert.deepStrictEqual([t?._tag, t?._tag === "Trade" ? t.tradeId : ""], ["Trade", "12345678"])
     // A malformed decimal is not matched either, and the general path reports it.
-    const bad = old.replace('"p":"0.00426990"', '"p":"00.1"')
+    const bad = old.replace('"p":"0.03150000"', '"p":"00.1"')
     assert.isUndefined(fastTrade(bad, undefined, { normalize: symbols.normalize, timeScale: 1000 }))
     assert.strictEqual(n.push({ exchange: "binance", kind: "ws", receivedTs: undefined, text: bad }).errors.length, 1)
   })
