@@ -4,7 +4,7 @@ import { OrderBook } from "./OrderBook.ts"
 
 /**
  * Rebuilds books from the normalized stream alone (BookSnapshot then BookDeltas),
- * as any downstream consumer would: the deltas a normalizer emits are complete,
+ * the way a downstream consumer would: the deltas a normalizer emits are complete,
  * including the removals of levels a venue pushes out of depth without saying so.
  */
 export class BookReplica {
