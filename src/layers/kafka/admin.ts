@@ -1,4 +1,5 @@
 import Kafka from "@confluentinc/kafka-javascript"
+import type { Scope } from "effect"
 import { Duration, Effect, Schedule } from "effect"
 import type { TopicSpec } from "../../domain/Topics.ts"
 import type { PartitionLag } from "../../services/Bus.ts"
@@ -8,6 +9,7 @@ import type { KafkaBusOptions } from "./config.ts"
 import { CODE, codeOf, toBusError } from "./errors.ts"
 import type { NativeAdmin, NativeMetadata, NativeProducer } from "./native.ts"
 import { AdminClient, nodeCallback } from "./native.ts"
+import { makeOffsetsReader } from "./offsetsReader.ts"
 
 export interface KafkaAdminOps {
   readonly createTopics: (specs: ReadonlyArray<TopicSpec>) => Effect.Effect<void, BusError>
@@ -25,8 +27,12 @@ const topicConfig = (spec: TopicSpec): Record<string, string> => ({
 })
 
 /** Admin requests share the producer's connection (AdminClient.createFrom): no third client per process. */
-export const makeAdmin = (producer: NativeProducer, options: KafkaBusOptions): Effect.Effect<KafkaAdminOps, BusError> =>
+export const makeAdmin = (
+  producer: NativeProducer,
+  options: KafkaBusOptions
+): Effect.Effect<KafkaAdminOps, BusError, Scope.Scope> =>
   Effect.gen(function* () {
+    const offsets = yield* makeOffsetsReader(options)
     const admin: NativeAdmin = yield* Effect.try({
       try: () => AdminClient.createFrom(producer),
       catch: (err) => toBusError("creating the admin client", err)
@@ -152,9 +158,7 @@ export const makeAdmin = (producer: NativeProducer, options: KafkaBusOptions): E
       if (tps.length === 0) return []
       const [groups, starts, ends] = yield* Effect.all(
         [
-          nodeCallback<Array<Kafka.GroupResults>>(`reading committed offsets of group ${group}`, (cb) => {
-            admin.listConsumerGroupOffsets([{ groupId: group, partitions: tps }], { timeout }, cb)
-          }),
+          offsets.committed(group, tps),
           listOffsets(tps, Kafka.OffsetSpec.EARLIEST),
           listOffsets(tps, Kafka.OffsetSpec.LATEST)
         ],
@@ -163,7 +167,6 @@ export const makeAdmin = (producer: NativeProducer, options: KafkaBusOptions): E
       const key = (topic: string, partition: number) => `${topic}\u0000${partition}`
       const committed = new Map<string, number>()
       for (const g of groups) {
-        if (g.error !== undefined) return yield* toBusError(`committed offsets of group ${group}`, g.error)
         for (const p of g.partitions) committed.set(key(p.topic, p.partition), p.offset)
       }
       const startOf = new Map(starts.map((o) => [key(o.topic, o.partition), o.offset]))

@@ -18,6 +18,14 @@ const CONNECTION = new Set<number>([
 // A refused login or an untrusted certificate: retrying cannot help.
 const AUTHENTICATION = new Set<number>([CODE.ERR__AUTHENTICATION, CODE.ERR__SSL, CODE.ERR_SASL_AUTHENTICATION_FAILED])
 const TIMEOUT = new Set<number>([CODE.ERR__MSG_TIMED_OUT, CODE.ERR__TIMED_OUT, CODE.ERR_REQUEST_TIMED_OUT])
+// A group coordinator that is loading, moving or not yet found: transient, so
+// classified with the timeouts (retryable).
+const COORDINATOR = new Set<number>([
+  CODE.ERR_COORDINATOR_LOAD_IN_PROGRESS,
+  CODE.ERR_COORDINATOR_NOT_AVAILABLE,
+  CODE.ERR_NOT_COORDINATOR,
+  CODE.ERR__WAIT_COORD
+])
 const UNKNOWN_TOPIC = new Set<number>([
   CODE.ERR__UNKNOWN_TOPIC,
   CODE.ERR_UNKNOWN_TOPIC_OR_PART,
@@ -60,7 +68,7 @@ export const reasonOf = (cause: unknown): BusErrorReason => {
   if (code === undefined) return "Fatal"
   if (CONNECTION.has(code)) return "Connection"
   if (AUTHENTICATION.has(code)) return "Authentication"
-  if (TIMEOUT.has(code)) return "Timeout"
+  if (TIMEOUT.has(code) || COORDINATOR.has(code)) return "Timeout"
   if (UNKNOWN_TOPIC.has(code)) return "UnknownTopic"
   if (REBALANCE.has(code)) return "Rebalance"
   if (INVALID.has(code)) return "InvalidArgument"
