@@ -1,4 +1,5 @@
 import { Effect, Option, Tracer } from "effect"
+import { HEADER } from "../domain/Topics.ts"
 import { extractTraceContext, injectTraceContext, type TraceContext } from "../domain/TraceContext.ts"
 import type { BusRecord, OutgoingRecord } from "../services/Bus.ts"
 
@@ -24,6 +25,15 @@ export const currentTraceContext: Effect.Effect<TraceContext | undefined> = Effe
 )
 
 /**
+ * The current span as a `traceparent` value, computed once per batch by callers
+ * that build their records' headers themselves (the ingest hot path adds it to
+ * the header object it creates anyway, instead of copying every record).
+ */
+export const currentTraceparent: Effect.Effect<string | undefined> = Effect.map(currentTraceContext, (context) =>
+  context === undefined ? undefined : injectTraceContext({}, context)[HEADER.traceparent]
+)
+
+/**
  * Adds the current span's context to every record (one traceparent string per
  * batch, not per record). Outside a span the records are returned unchanged.
  */
@@ -38,6 +48,38 @@ export const injectTraceHeaders = <Rec extends OutgoingRecord>(
       headers: r.headers === undefined ? once : injectTraceContext(r.headers, context)
     }))
   })
+
+/**
+ * Publishes a batch in a producer span whose context every record carries, so a
+ * consumer's batch span (withConsumerSpan) becomes its child in another process.
+ *
+ *   publishTraced("candles.publish", records, bus.publish)
+ */
+export const publishTraced = <A, E, R>(
+  name: string,
+  records: ReadonlyArray<OutgoingRecord>,
+  publish: (records: ReadonlyArray<OutgoingRecord>) => Effect.Effect<A, E, R>,
+  options: ConsumerSpanOptions = {}
+): Effect.Effect<A, E, R> =>
+  Effect.flatMap(injectTraceHeaders(records), publish).pipe(
+    Effect.withSpan(name, {
+      kind: "producer",
+      attributes: {
+        "messaging.system": "kafka",
+        "messaging.operation": "publish",
+        "messaging.destination.name": destinations(records),
+        "messaging.batch.message_count": records.length,
+        ...options.attributes
+      }
+    })
+  )
+
+/** Distinct topics of a batch, comma-separated (span attribute). */
+const destinations = (records: ReadonlyArray<Pick<OutgoingRecord, "topic">>): string => {
+  const topics = new Set<string>()
+  for (const r of records) topics.add(r.topic)
+  return [...topics].join(",")
+}
 
 /** A record's producer span as a parent for Effect spans (Tracer.ExternalSpan), if it carried one. */
 export const parentSpanOf = (headers: Readonly<Record<string, string>>): Tracer.ExternalSpan | undefined => {
@@ -66,15 +108,19 @@ export const withConsumerSpan =
   <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
     let parent: Tracer.ExternalSpan | undefined
     const links: Array<Tracer.SpanLink> = []
+    // Records of one publish share one traceparent string: it is parsed once, not per record.
     const seen = new Set<string>()
     const topics = new Set<string>()
     for (const record of records) {
       topics.add(record.topic)
+      const value = record.headers[HEADER.traceparent]
+      if (value === undefined || seen.has(value)) continue
+      seen.add(value)
+      if (parent !== undefined && links.length >= MAX_BATCH_LINKS) continue
       const span = parentSpanOf(record.headers)
-      if (span === undefined || seen.has(span.spanId)) continue
-      seen.add(span.spanId)
+      if (span === undefined || span.spanId === parent?.spanId) continue
       if (parent === undefined) parent = span
-      else if (links.length < MAX_BATCH_LINKS) links.push({ span, attributes: { "messaging.link": "batch" } })
+      else links.push({ span, attributes: { "messaging.link": "batch" } })
     }
     const attributes = {
       "messaging.system": "kafka",

@@ -8,22 +8,23 @@ import type { SinkError } from "../services/SinkError.ts"
 import { TickStore } from "../services/TickStore.ts"
 import { archiveHandler, candleStoreHandler, latestCacheHandler, tickStoreHandler } from "./stages/sinkHandlers.ts"
 import type { SinkHandler, SinkRunnerConfig, SinkStats } from "./stages/sinkRunner.ts"
-import { runSink, runSinkUntilInterrupted } from "./stages/sinkRunner.ts"
+import { runSink } from "./stages/sinkRunner.ts"
 
 /**
  * The sink roles: `marketflow sink-clickhouse | sink-parquet | sink-postgres |
  * sink-redis`. Each is the shared runner over one store port; the layer that
  * provides the port (live or embedded) is chosen by the caller, e.g.
  *
- *   sinkClickhouse.pipe(Effect.provide(Layer.mergeAll(KafkaBus.layerConfig, ClickHouseTickStore.layerConfig)))
+ *   sinkClickhouse(stop).pipe(Effect.provide(ClickHouseTickStore.layerConfig))   (with a Bus)
  *
  * Tuning comes from MF_SINK_* variables (defaults per role below):
  * MF_SINK_TOPICS (comma-separated, replaces the role's topics), MF_SINK_GROUP,
  * MF_SINK_MAX_BATCH, MF_SINK_MAX_WAIT_MS, MF_SINK_RETRY_BASE_MS,
  * MF_SINK_RETRY_CAP_MS, MF_SINK_DEGRADED_AFTER_MS, MF_SINK_TICK_MS,
  * MF_SINK_SHUTDOWN_MS.
- * On SIGINT/SIGTERM a role stops consuming, writes and commits what it holds
- * (the archive finishes its open files), then exits.
+ * The `sink-*` commands run them as roles (sinkCommands.ts, RoleRunner): on
+ * SIGINT/SIGTERM a role stops consuming, writes and commits what it holds (the
+ * archive finishes its open files), then exits 0.
  */
 export const candleTopics: ReadonlyArray<string> = CANDLE_INTERVALS.map((i) => TOPIC.candles(i))
 
@@ -88,9 +89,14 @@ export const roleConfig = (role: RoleDefaults) =>
     }))
   )
 
+/**
+ * Runs one sink until `stop` completes (RoleRunner: SIGINT/SIGTERM), then
+ * writes, flushes and commits what it holds and returns its counters.
+ */
 const role = <R>(
   defaults: RoleDefaults,
-  handler: Effect.Effect<SinkHandler, never, R>
+  handler: Effect.Effect<SinkHandler, never, R>,
+  stop: Effect.Effect<void> | undefined
 ): Effect.Effect<SinkStats, SinkError | BusError | Config.ConfigError, R | Bus> =>
   Effect.gen(function* () {
     const config = yield* roleConfig(defaults)
@@ -98,17 +104,25 @@ const role = <R>(
     yield* Effect.logInfo(
       `sink ${config.name}: group ${config.group}, topics ${config.topics.join(", ")}, batch ${config.maxBatch} / ${Duration.toMillis(config.maxWait)} ms`
     )
-    return yield* runSinkUntilInterrupted((stop) => runSink(config, h, { stop }), Duration.millis(config.shutdownMs))
+    const stats = yield* runSink(config, h, stop === undefined ? {} : { stop })
+    yield* Effect.logInfo(
+      `sink ${config.name}: ${stats.records} records, ${stats.written} written, ${stats.ignored} ignored, ${stats.dlq} dead-lettered, ${stats.commits} commits`
+    )
+    return stats
   })
 
 /** Raw trades, quotes and book updates into the TickStore (ClickHouse). */
-export const sinkClickhouse = role(ROLES.clickhouse, Effect.map(TickStore, tickStoreHandler))
+export const sinkClickhouse = (stop?: Effect.Effect<void>) =>
+  role(ROLES.clickhouse, Effect.map(TickStore, tickStoreHandler), stop)
 
 /** Everything market-data into the Parquet archive. */
-export const sinkParquet = role(ROLES.parquet, Effect.map(Archive, archiveHandler))
+export const sinkParquet = (stop?: Effect.Effect<void>) =>
+  role(ROLES.parquet, Effect.map(Archive, archiveHandler), stop)
 
 /** Candles of every interval into the CandleStore (Postgres / TimescaleDB). */
-export const sinkPostgres = role(ROLES.postgres, Effect.map(CandleStore, candleStoreHandler))
+export const sinkPostgres = (stop?: Effect.Effect<void>) =>
+  role(ROLES.postgres, Effect.map(CandleStore, candleStoreHandler), stop)
 
 /** Latest trade/quote/candle and final signals into the LatestCache (Redis). */
-export const sinkRedis = role(ROLES.redis, Effect.map(LatestCache, latestCacheHandler))
+export const sinkRedis = (stop?: Effect.Effect<void>) =>
+  role(ROLES.redis, Effect.map(LatestCache, latestCacheHandler), stop)

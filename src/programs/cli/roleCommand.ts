@@ -1,4 +1,4 @@
-import { Config, Duration, Effect, Runtime, Schema } from "effect"
+import { Config, ConfigProvider, Duration, Effect, Runtime, Schema } from "effect"
 import { CliError } from "effect/cli"
 import type { ActiveProfileShape } from "../../layers/BusProfile.ts"
 import { Bus, BusError } from "../../services/Bus.ts"
@@ -89,6 +89,10 @@ export interface RoleCommandOptions {
   /** The role only makes sense with other roles on a shared bus (refused on the embedded profile). */
   readonly needsSharedBus: boolean
   readonly configs?: ReadonlyArray<Config.Config<unknown>>
+  /** The profile when MF_PROFILE is not set (default: embedded); the sinks only make sense on live. */
+  readonly defaultProfile?: "embedded" | "live"
+  /** The graceful-stop budget (default: MF_SHUTDOWN_TIMEOUT). */
+  readonly shutdownTimeout?: Config.Config<Duration.Duration>
 }
 
 export const runRoleCommand = <A, E, R>(
@@ -105,8 +109,15 @@ export const runRoleCommand = <A, E, R>(
         import("../../layers/InstrumentedBus.ts")
       ])
     )
+    const shutdownConfig = options.shutdownTimeout ?? ShutdownTimeoutConfig
     const configs = yield* profileModule.profileConfigs
-    yield* startup.checkConfigs([...configs, ...telemetryConfigs, ShutdownTimeoutConfig, ...(options.configs ?? [])])
+    yield* startup.checkConfigs([
+      ...configs,
+      ...telemetryConfigs,
+      ShutdownTimeoutConfig,
+      shutdownConfig,
+      ...(options.configs ?? [])
+    ])
     const profileName = yield* profileModule.ProfileConfig
     if (options.needsSharedBus && profileName === "embedded") {
       return yield* new UsageError({
@@ -116,7 +127,7 @@ export const runRoleCommand = <A, E, R>(
           "`marketflow demo`"
       })
     }
-    const shutdownTimeout = yield* ShutdownTimeoutConfig
+    const shutdownTimeout = yield* shutdownConfig
     return yield* Effect.gen(function* () {
       const profile = yield* profileModule.ActiveProfile
       yield* Effect.logInfo(`${options.role}: ${profile.description}`)
@@ -131,4 +142,8 @@ export const runRoleCommand = <A, E, R>(
       Effect.provide(profileModule.layer),
       Effect.mapError(classifyBusFailure(options.role))
     )
-  })
+  }).pipe(
+    options.defaultProfile === undefined
+      ? (self) => self
+      : Effect.provide(ConfigProvider.layerAdd(ConfigProvider.fromUnknown({ MF_PROFILE: options.defaultProfile })))
+  )

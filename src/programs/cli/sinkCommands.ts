@@ -1,27 +1,50 @@
-import { Effect, Layer } from "effect"
+import type { Config as ConfigType } from "effect"
+import { Config, Duration, Effect } from "effect"
 import { Command } from "effect/cli"
+import { runRoleCommand, ShutdownTimeoutConfig } from "./roleCommand.ts"
 
 /**
  * `marketflow sink-clickhouse | sink-parquet | sink-postgres | sink-redis`: one
- * consumer-group member writing one store, on the Kafka bus (MF_KAFKA_*), the
- * store from its MF_* variables (`scripts/services env` prints them) and the
- * runner tuned by MF_SINK_* (see src/programs/sinks.ts). Programs and drivers
- * load only when the command runs.
+ * consumer-group member writing one store, as a role like the others
+ * (roleCommand.ts): every bad variable reported at start-up, the bus of the
+ * profile (live unless MF_PROFILE says otherwise: a sink reads what other
+ * processes publish), MF_TOPIC_PREFIX, telemetry (metrics, health, spans), and
+ * on SIGINT/SIGTERM a graceful stop (stop consuming, write, flush, commit,
+ * close, exit 0) within MF_SINK_SHUTDOWN_MS, else MF_SHUTDOWN_TIMEOUT. The store
+ * comes from its MF_* variables (`scripts/services env` prints them), the runner
+ * is tuned by MF_SINK_* (see src/programs/sinks.ts). Programs and drivers load
+ * only when the command runs.
  */
-const kafka = Effect.promise(() => import("../../layers/KafkaBus.ts"))
 const sinks = Effect.promise(() => import("../sinks.ts"))
 
 const env =
-  "Kafka from MF_KAFKA_BROKERS; tuning from MF_SINK_* (topics, group, batch size and wait, retry backoff, shutdown)"
+  "Kafka from MF_KAFKA_BROKERS (MF_PROFILE defaults to live); tuning from MF_SINK_* (topics, group, batch size and wait, retry backoff, shutdown)"
+
+/** MF_SINK_SHUTDOWN_MS when set (kept for existing deployments), else the roles' MF_SHUTDOWN_TIMEOUT. */
+const SinkShutdownConfig: ConfigType.Config<Duration.Duration> = Config.Int("MF_SINK_SHUTDOWN_MS").pipe(
+  Config.map((ms) => Duration.millis(ms)),
+  Config.orElse(() => ShutdownTimeoutConfig)
+)
+
+const runSinkRole = <E, R>(
+  role: string,
+  configs: ReadonlyArray<ConfigType.Config<unknown>>,
+  program: (stop: Effect.Effect<void>) => Effect.Effect<unknown, E, R>
+) =>
+  runRoleCommand(
+    { role, needsSharedBus: true, defaultProfile: "live", configs, shutdownTimeout: SinkShutdownConfig },
+    ({ stop }) => Effect.asVoid(program(stop))
+  )
 
 export const sinkClickhouseCommand = Command.make("sink-clickhouse", {}, () =>
   Effect.gen(function* () {
-    const [{ sinkClickhouse }, bus, store] = yield* Effect.all([
+    const [{ ROLES, roleConfig, sinkClickhouse }, store] = yield* Effect.all([
       sinks,
-      kafka,
       Effect.promise(() => import("../../layers/sinks/ClickHouseTickStore.ts"))
     ])
-    yield* sinkClickhouse.pipe(Effect.provide(Layer.mergeAll(bus.layerConfig, store.layerConfig)))
+    yield* runSinkRole("sink-clickhouse", [roleConfig(ROLES.clickhouse), store.ClickHouseConfig], (stop) =>
+      sinkClickhouse(stop).pipe(Effect.provide(store.layerConfig))
+    )
   })
 ).pipe(
   Command.withDescription(
@@ -31,12 +54,13 @@ export const sinkClickhouseCommand = Command.make("sink-clickhouse", {}, () =>
 
 export const sinkParquetCommand = Command.make("sink-parquet", {}, () =>
   Effect.gen(function* () {
-    const [{ sinkParquet }, bus, store] = yield* Effect.all([
+    const [{ ROLES, roleConfig, sinkParquet }, store] = yield* Effect.all([
       sinks,
-      kafka,
       Effect.promise(() => import("../../layers/sinks/ParquetArchive.ts"))
     ])
-    yield* sinkParquet.pipe(Effect.provide(Layer.mergeAll(bus.layerConfig, store.layerConfig)))
+    yield* runSinkRole("sink-parquet", [roleConfig(ROLES.parquet), store.ParquetConfig], (stop) =>
+      sinkParquet(stop).pipe(Effect.provide(store.layerConfig))
+    )
   })
 ).pipe(
   Command.withDescription(
@@ -46,12 +70,13 @@ export const sinkParquetCommand = Command.make("sink-parquet", {}, () =>
 
 export const sinkPostgresCommand = Command.make("sink-postgres", {}, () =>
   Effect.gen(function* () {
-    const [{ sinkPostgres }, bus, store] = yield* Effect.all([
+    const [{ ROLES, roleConfig, sinkPostgres }, store] = yield* Effect.all([
       sinks,
-      kafka,
       Effect.promise(() => import("../../layers/sinks/PostgresCandleStore.ts"))
     ])
-    yield* sinkPostgres.pipe(Effect.provide(Layer.mergeAll(bus.layerConfig, store.layerConfig)))
+    yield* runSinkRole("sink-postgres", [roleConfig(ROLES.postgres), store.PostgresConfig], (stop) =>
+      sinkPostgres(stop).pipe(Effect.provide(store.layerConfig))
+    )
   })
 ).pipe(
   Command.withDescription(
@@ -61,12 +86,13 @@ export const sinkPostgresCommand = Command.make("sink-postgres", {}, () =>
 
 export const sinkRedisCommand = Command.make("sink-redis", {}, () =>
   Effect.gen(function* () {
-    const [{ sinkRedis }, bus, store] = yield* Effect.all([
+    const [{ ROLES, roleConfig, sinkRedis }, store] = yield* Effect.all([
       sinks,
-      kafka,
       Effect.promise(() => import("../../layers/sinks/RedisLatestCache.ts"))
     ])
-    yield* sinkRedis.pipe(Effect.provide(Layer.mergeAll(bus.layerConfig, store.layerConfig)))
+    yield* runSinkRole("sink-redis", [roleConfig(ROLES.redis), store.RedisConfig], (stop) =>
+      sinkRedis(stop).pipe(Effect.provide(store.layerConfig))
+    )
   })
 ).pipe(
   Command.withDescription(

@@ -1,5 +1,5 @@
 import type { Duration, Scope } from "effect"
-import { Effect, Stream } from "effect"
+import { Effect, Option, Stream, type Tracer } from "effect"
 import type { CandleAggregator, RejectedTrade } from "../../domain/candles/CandleAggregator.ts"
 import { makeCandleAggregator } from "../../domain/candles/CandleAggregator.ts"
 import { encodeEventText } from "../../domain/Envelope.ts"
@@ -7,6 +7,7 @@ import type { Candle, Interval } from "../../domain/Events.ts"
 import type { Exchange, Symbol as SymbolName } from "../../domain/Identity.ts"
 import { micros } from "../../domain/Time.ts"
 import { TOPIC } from "../../domain/Topics.ts"
+import { MAX_BATCH_LINKS, publishTraced, withConsumerSpan } from "../../layers/TraceHeaders.ts"
 import type { BusError, BusRecord, OutgoingRecord } from "../../services/Bus.ts"
 import { Bus } from "../../services/Bus.ts"
 import { deadLetterRecord, decodeBatch, nowMicros, recordSource, scanTopics, toOutgoing } from "./roleSupport.ts"
@@ -73,6 +74,8 @@ interface PartitionState {
   last: BusRecord
   nextOffset: number
   committed: number
+  /** The consumer span of the last batch that fed this partition: an idle close continues its trace. */
+  span: Tracer.AnySpan | undefined
 }
 
 const emittedKey = (exchange: string, symbol: string, interval: string) => `${exchange}\u0000${symbol}\u0000${interval}`
@@ -135,7 +138,13 @@ export const makeCandlesRole = (
     }
 
     const publishAll = (records: ReadonlyArray<OutgoingRecord>) =>
-      records.length === 0 ? Effect.void : Effect.asVoid(bus.publish(records))
+      records.length === 0 ? Effect.void : Effect.asVoid(publishTraced("candles.publish", records, bus.publish))
+
+    /** Closing candles is a span of its own, in the trace of the trades that closed them. */
+    const closeSpan = (candles: number, letters: number) =>
+      Effect.withSpan("candles.close", {
+        attributes: { "marketflow.candles": candles, "marketflow.late": letters }
+      })
 
     const parts = new Map<string, PartitionState>()
     const consumer = yield* bus.consumer({
@@ -197,6 +206,7 @@ export const makeCandlesRole = (
 
     const onBatch = (batch: ReadonlyArray<BusRecord>) =>
       Effect.gen(function* () {
+        const span = Option.getOrUndefined(yield* Effect.option(Effect.currentSpan))
         stats.records += batch.length
         const { events, dead } = decodeBatch(batch)
         stats.undecodable += dead.length
@@ -208,11 +218,12 @@ export const makeCandlesRole = (
           let p = parts.get(k)
           if (p === undefined || r.offset < p.nextOffset) {
             if (p !== undefined) stats.partitionResets++
-            p = { aggregator: newAggregator(), last: r, nextOffset: r.offset, committed: r.offset }
+            p = { aggregator: newAggregator(), last: r, nextOffset: r.offset, committed: r.offset, span: undefined }
             parts.set(k, p)
           }
           p.last = r
           p.nextOffset = r.offset + 1
+          p.span = span
         }
         for (const { record, event } of events) {
           if (event._tag !== "Trade") {
@@ -230,10 +241,13 @@ export const makeCandlesRole = (
             } else stats.duplicate++
           }
         }
-        yield* publishAll([...outgoing(produced), ...letters])
+        const out = outgoing(produced)
+        if (out.length + letters.length > 0) {
+          yield* publishAll([...out, ...letters]).pipe(closeSpan(out.length, letters.length))
+        }
         for (const c of produced) remember(c)
         yield* commitFloors
-      })
+      }).pipe(withConsumerSpan("candles.batch", batch))
 
     const onTick = Effect.gen(function* () {
       const now = yield* nowMicros
@@ -243,14 +257,30 @@ export const makeCandlesRole = (
       const ends = new Map<string, number>()
       for (const l of yield* bus.lag(group, [TOPIC.trades])) ends.set(`${l.topic}\u0000${l.partition}`, l.end)
       const produced: Array<Candle> = []
+      // the batches whose trades these closes complete: the first is the parent, the others links
+      const sources: Array<Tracer.AnySpan> = []
       for (const [k, p] of parts) {
         if (p.nextOffset < (ends.get(k) ?? Number.POSITIVE_INFINITY)) {
           stats.idleSkippedBehind++
           continue
         }
+        const before = produced.length
         for (const c of p.aggregator.onWatermark(micros(now))) produced.push(c)
+        if (produced.length > before && p.span !== undefined && !sources.includes(p.span)) sources.push(p.span)
       }
-      yield* publishAll(outgoing(produced))
+      if (produced.length > 0) {
+        const [parent, ...others] = sources
+        const out = outgoing(produced)
+        yield* publishAll(out).pipe(
+          Effect.withSpan("candles.close", {
+            attributes: { "marketflow.candles": out.length, "marketflow.trigger": "idle" },
+            links: others
+              .slice(0, MAX_BATCH_LINKS)
+              .map((s) => ({ span: s, attributes: { "messaging.link": "batch" } })),
+            ...(parent === undefined ? { root: true } : { parent })
+          })
+        )
+      }
       for (const c of produced) remember(c)
       yield* commitFloors
     })

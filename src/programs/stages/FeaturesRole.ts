@@ -4,6 +4,7 @@ import type { Interval } from "../../domain/Events.ts"
 import type { FeatureEngine, FeatureEngineOptions } from "../../domain/features/FeatureEngine.ts"
 import { makeFeatureEngine } from "../../domain/features/FeatureEngine.ts"
 import { TOPIC } from "../../domain/Topics.ts"
+import { publishTraced, withConsumerSpan } from "../../layers/TraceHeaders.ts"
 import type { BusError, BusRecord, OutgoingRecord } from "../../services/Bus.ts"
 import { Bus } from "../../services/Bus.ts"
 import { decodeBatch, lastPerPartition, nowMicros, scanTopics, toOutgoing } from "./roleSupport.ts"
@@ -133,9 +134,9 @@ export const makeFeaturesRole = (
             stats.vectorsPublished++
           }
         }
-        if (out.length > 0) yield* bus.publish(out)
+        if (out.length > 0) yield* publishTraced("features.publish", out, bus.publish)
         yield* consumer.commit(lastPerPartition(batch))
-      })
+      }).pipe(withConsumerSpan("features.batch", batch))
 
     const batches = options.stop === undefined ? consumer.batches : Stream.interruptWhen(consumer.batches, options.stop)
     const run = batches.pipe(Stream.runForEach(onBatch), Effect.withSpan("FeaturesRole.run"))

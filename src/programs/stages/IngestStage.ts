@@ -6,6 +6,7 @@ import type { Exchange } from "../../domain/Identity.ts"
 import { HEADER, route, TOPIC } from "../../domain/Topics.ts"
 import { VENUES } from "../../domain/venues/index.ts"
 import type { Normalizer } from "../../domain/venues/Venue.ts"
+import { currentTraceparent } from "../../layers/TraceHeaders.ts"
 import { Bus, type OutgoingRecord } from "../../services/Bus.ts"
 import { type FeedItem, isFeedError, MarketFeed } from "../../services/MarketFeed.ts"
 
@@ -85,23 +86,29 @@ export const ingestToBus = Effect.fn("IngestStage.run")(function* (options: Inge
   const every = options.progressEvery ?? 0
   let nextProgress = every
 
-  const eventRecord = (event: MarketEvent): OutgoingRecord => {
+  // The trace context goes into the header object each record gets anyway: no per-record copy.
+  const eventRecord = (event: MarketEvent, traceparent: string | undefined): OutgoingRecord => {
     const r = route(event)
-    const headers =
+    const headers: Record<string, string> =
       event._tag === "FeedStatus" || event.receivedTs === undefined
-        ? r.headers
+        ? { ...r.headers }
         : { ...r.headers, [HEADER.receivedTs]: String(event.receivedTs) }
+    if (traceparent !== undefined) headers[HEADER.traceparent] = traceparent
     return { topic: r.topic, key: r.key, value: encodeEvent(event), headers }
   }
-  const letterRecord = (letter: DeadLetter): OutgoingRecord => ({
+  const letterRecord = (letter: DeadLetter, traceparent: string | undefined): OutgoingRecord => ({
     topic: TOPIC.dlq("ingest"),
     key: letter.exchange ?? null,
     value: encodeDeadLetter(letter),
-    headers: { [HEADER.type]: "DeadLetter" }
+    headers:
+      traceparent === undefined
+        ? { [HEADER.type]: "DeadLetter" }
+        : { [HEADER.type]: "DeadLetter", [HEADER.traceparent]: traceparent }
   })
 
-  const processChunk = (chunk: ReadonlyArray<FeedItem>) => {
-    const records: Array<OutgoingRecord> = []
+  /** Normalizes a chunk of frames: the events to publish and the dead letters. */
+  const decodeChunk = (chunk: ReadonlyArray<FeedItem>) => {
+    const events: Array<MarketEvent> = []
     const letters: Array<DeadLetter> = []
     for (const item of chunk) {
       stats.frames++
@@ -128,23 +135,46 @@ export const ingestToBus = Effect.fn("IngestStage.run")(function* (options: Inge
           continue
         }
         if (event._tag === "Trade") stats.tradesPublished++
-        records.push(eventRecord(event))
+        events.push(event)
       }
     }
-    stats.published += records.length
+    stats.published += events.length
     stats.badFrames += letters.length
     stats.deadLetters += letters.length
-    for (const l of letters) records.push(letterRecord(l))
-    return { records, letters }
+    return { events, letters }
   }
+
+  /**
+   * Encodes and publishes in the producer span whose context the records carry:
+   * consumers in other processes continue this trace (TraceHeaders.ts).
+   */
+  const publish = (events: ReadonlyArray<MarketEvent>, letters: ReadonlyArray<DeadLetter>) =>
+    Effect.gen(function* () {
+      const traceparent = yield* currentTraceparent
+      const records: Array<OutgoingRecord> = []
+      for (const e of events) records.push(eventRecord(e, traceparent))
+      for (const l of letters) records.push(letterRecord(l, traceparent))
+      yield* bus.publish(records)
+    }).pipe(
+      Effect.withSpan("ingest.publish", {
+        kind: "producer",
+        attributes: {
+          "messaging.system": "kafka",
+          "messaging.operation": "publish",
+          "messaging.batch.message_count": events.length + letters.length
+        }
+      })
+    )
 
   yield* feed.frames.pipe(
     Stream.runForEachArray((chunk) =>
       Effect.gen(function* () {
         // With the counts of what is already published (the hook may wait for consumers to reach them).
         if (options.backpressure !== undefined) yield* options.backpressure({ ...stats })
-        const { letters, records } = processChunk(chunk)
-        if (records.length > 0) yield* bus.publish(records)
+        const { events, letters } = yield* Effect.sync(() => decodeChunk(chunk)).pipe(
+          Effect.withSpan("ingest.decode", { attributes: { "marketflow.frames": chunk.length } })
+        )
+        if (events.length + letters.length > 0) yield* publish(events, letters)
         const onDeadLetter = options.onDeadLetter
         if (onDeadLetter !== undefined && letters.length > 0) {
           const first = stats.deadLetters - letters.length + 1
@@ -154,7 +184,8 @@ export const ingestToBus = Effect.fn("IngestStage.run")(function* (options: Inge
           while (nextProgress <= stats.frames) nextProgress += every
           yield* options.onProgress({ ...stats })
         }
-      })
+        // One trace per chunk, rooted here rather than under the long-lived run span.
+      }).pipe(Effect.withSpan("ingest.batch", { root: true, attributes: { "marketflow.frames": chunk.length } }))
     )
   )
   return { ...stats } as IngestStats

@@ -6,6 +6,7 @@ import type { Interval } from "../../domain/Events.ts"
 import type { NotFinalReason, SignalConfig } from "../../domain/signals/SignalPipeline.ts"
 import { DEFAULT_SIGNAL_CONFIG, runSignalStages } from "../../domain/signals/SignalPipeline.ts"
 import { TOPIC } from "../../domain/Topics.ts"
+import { publishTraced, withConsumerSpan } from "../../layers/TraceHeaders.ts"
 import type { BusError, BusRecord, OutgoingRecord } from "../../services/Bus.ts"
 import { Bus } from "../../services/Bus.ts"
 import { Predictor } from "../../services/Predictor.ts"
@@ -110,11 +111,11 @@ export const makeSignalsRole = (
         stats.vectors += vectors.length
         const produced = yield* Effect.forEach(vectors, ({ fv, record }) => signalRecords(fv, record), {
           concurrency: options.concurrency ?? 1
-        })
+        }).pipe(Effect.withSpan("signals.signal", { attributes: { "marketflow.vectors": vectors.length } }))
         const out = [...dead, ...produced.flat()]
-        if (out.length > 0) yield* bus.publish(out)
+        if (out.length > 0) yield* publishTraced("signals.publish", out, bus.publish)
         yield* consumer.commit(lastPerPartition(batch))
-      })
+      }).pipe(withConsumerSpan("signals.batch", batch))
 
     const batches = options.stop === undefined ? consumer.batches : Stream.interruptWhen(consumer.batches, options.stop)
     const run = batches.pipe(Stream.runForEach(onBatch), Effect.withSpan("SignalsRole.run"))

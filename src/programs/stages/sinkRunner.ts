@@ -1,7 +1,8 @@
-import { Cause, Clock, Deferred, Duration, Effect, Fiber, Metric, Schedule, Stream } from "effect"
+import { Clock, Duration, Effect, Metric, Schedule, Stream } from "effect"
 import type { BusEvent } from "../../domain/Envelope.ts"
 import type { TopicSpec } from "../../domain/Topics.ts"
 import { TOPIC } from "../../domain/Topics.ts"
+import { publishTraced, withConsumerSpan } from "../../layers/TraceHeaders.ts"
 import type { BusError, BusRecord, Consumer, OutgoingRecord, TopicPartition } from "../../services/Bus.ts"
 import { Bus } from "../../services/Bus.ts"
 import type { SinkError } from "../../services/SinkError.ts"
@@ -253,7 +254,7 @@ export const runSink = (
             [DLQ_HEADER.offset]: String(p.record.offset)
           }
         }))
-        return busRetry(bus.publish(out)).pipe(
+        return busRetry(publishTraced(`sink.${config.name}.dlq`, out, bus.publish)).pipe(
           Effect.tap(() =>
             Effect.gen(function* () {
               stats.dlq += poison.length
@@ -384,12 +385,18 @@ export const runSink = (
         yield* publishPoison(poison)
         if (good.length > 0) {
           const started = yield* Clock.currentTimeMillis
-          pending = yield* writeOrIsolate(good, byOffset)
+          pending = yield* writeOrIsolate(good, byOffset).pipe(
+            Effect.withSpan(`sink.${config.name}.write`, { attributes: { "marketflow.events": good.length } })
+          )
           const ended = yield* Clock.currentTimeMillis
           yield* Metric.update(Metric.withAttributes(writeSeconds, attrs), (ended - started) / 1000)
         }
         yield* commitDurable
       })
+
+      /** A batch in its consumer span: the child of the span that published its first record. */
+      const consumeBatch = (records: ReadonlyArray<BusRecord>) =>
+        processBatch(records).pipe(withConsumerSpan(`sink.${config.name}.batch`, records, { attributes: attrs }))
 
       const tick = handler.tick
       const batches: Stream.Stream<Step, BusError> = consumer.batches.pipe(
@@ -415,7 +422,7 @@ export const runSink = (
       yield* steps.pipe(
         Stream.runForEach((step) =>
           step._tag === "Batch"
-            ? processBatch(step.records)
+            ? consumeBatch(step.records)
             : tick === undefined
               ? Effect.void
               : storeRetry("tick", tick).pipe(
@@ -434,31 +441,3 @@ export const runSink = (
 
 const coordinates = (r: { readonly topic: string; readonly partition: number; readonly offset: number }): string =>
   `${r.topic}\u0000${r.partition}\u0000${r.offset}`
-
-/**
- * Runs a sink as a role: on interruption (SIGINT/SIGTERM through runMain) it
- * stops consuming, flushes, commits, and only then lets the process exit, within
- * `shutdownTimeout`.
- */
-export const runSinkUntilInterrupted = <R>(
-  run: (stop: Effect.Effect<void>) => Effect.Effect<SinkStats, SinkError | BusError, R>,
-  shutdownTimeout: Duration.Input = "30 seconds"
-): Effect.Effect<SinkStats, SinkError | BusError, R> =>
-  Effect.gen(function* () {
-    const stop = yield* Deferred.make<void>()
-    const fiber = yield* Effect.forkDetach(run(Deferred.await(stop)))
-    return yield* Fiber.join(fiber).pipe(
-      Effect.onInterrupt(() =>
-        Deferred.succeed(stop, undefined).pipe(
-          Effect.andThen(Fiber.await(fiber).pipe(Effect.timeout(shutdownTimeout))),
-          Effect.tap((exit) =>
-            exit._tag === "Failure" && !Cause.hasInterruptsOnly(exit.cause)
-              ? Effect.logError(`sink stopped with ${Cause.pretty(exit.cause)}`)
-              : Effect.void
-          ),
-          Effect.ignore,
-          Effect.andThen(Fiber.interrupt(fiber))
-        )
-      )
-    )
-  })
