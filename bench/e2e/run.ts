@@ -1,0 +1,417 @@
+/**
+ * End-to-end bench driver (issue 8): the whole pipeline as separate processes
+ * on the local services, fed by the open-loop load source. One command per
+ * figure (see BENCHMARKS.md, "End-to-end"):
+ *
+ *   eval "$(scripts/services env)"
+ *   node bench/e2e/run.ts latency [--rates 1000,10000,50000] [--step-s 60] [--warmup-s 20] [--time-scale 1]
+ *   node bench/e2e/run.ts soak    [--minutes 60 | MF_SOAK_MINUTES] [--rate 10000] [--sample-s 10]
+ *   node bench/e2e/run.ts search  [--rates 2000,5000,...] [--window-s 300]
+ *   node bench/e2e/run.ts refs    [--n 200000]
+ *
+ * Every run is bounded (steps x durations + bounded start/stop), on loopback,
+ * in a namespace of its own that is removed at the end (MF_BENCH_KEEP=1 keeps
+ * it). Child logs: .data/bench-e2e/<run id>/. Results: bench/e2e/results/*.json
+ * and a markdown table on stdout, with the machine, load and git commit.
+ */
+import { mkdirSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { parseArgs } from "node:util"
+import { formatMicros, Histogram, type HistogramSnapshot, type Percentiles } from "./Histogram.ts"
+import { lineChart } from "./png.ts"
+import { runReferences } from "./refs.ts"
+import { cpuSeconds, machine, repoRoot, rssKb, type Stack, sleep, startStack } from "./stack.ts"
+
+const mode = process.argv[2] ?? "latency"
+const { values: args } = parseArgs({
+  args: process.argv.slice(3),
+  options: {
+    rates: { type: "string" },
+    rate: { type: "string", default: "10000" },
+    "step-s": { type: "string", default: "60" },
+    "warmup-s": { type: "string", default: "20" },
+    "drain-s": { type: "string", default: "60" },
+    "time-scale": { type: "string" },
+    symbols: { type: "string", default: "20" },
+    "quote-share": { type: "string", default: "0.5" },
+    minutes: { type: "string", default: process.env.MF_SOAK_MINUTES ?? "60" },
+    "sample-s": { type: "string", default: "10" },
+    "window-s": { type: "string", default: "300" },
+    out: { type: "string" },
+    n: { type: "string", default: "200000" },
+    "no-refs": { type: "boolean", default: false }
+  }
+})
+
+/**
+ * Event time runs `time-scale` times faster than the schedule. Latency and search default to 10
+ * (a 1m candle per symbol every 6 s, so receipt -> signal gets hundreds of samples a minute
+ * instead of one per symbol; the candles/features/signals roles then see 10x the real candle
+ * rate, which is stated with the figures); the soak defaults to 1 (real time).
+ */
+const timeScale = () => Number(args["time-scale"] ?? (mode === "soak" ? 1 : 10))
+
+const resultsDir = join(repoRoot, "bench/e2e/results")
+mkdirSync(resultsDir, { recursive: true })
+const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19)
+
+const pct = (s: HistogramSnapshot | undefined): Percentiles =>
+  s === undefined ? new Histogram().summary() : Histogram.fromSnapshot(s).summary()
+const row = (p: Percentiles) =>
+  p.count === 0
+    ? "no samples"
+    : `${formatMicros(p.p50)} / ${formatMicros(p.p99)} / ${formatMicros(p.p999)} / ${formatMicros(p.max)} (n=${p.count})`
+
+interface LatencyStep {
+  readonly rate: number
+  readonly seconds: number
+  readonly loadavg: string
+  readonly sent: number
+  readonly sourceLate: Percentiles
+  readonly receiptToBus: Percentiles
+  readonly scheduleToBus: Percentiles
+  readonly receiptToSignal: Percentiles
+  readonly receiptToClickhouse: Percentiles
+  readonly clickhouseQuery: Percentiles
+  readonly probeCounts: unknown
+  readonly clickhouseCounts: unknown
+  readonly lagAtEnd: Record<string, number>
+  readonly drain: unknown
+  readonly cpuSeconds: Record<string, number>
+}
+
+interface SearchStep {
+  readonly rate: number
+  readonly sentRate: number
+  readonly lagMid: Record<string, number>
+  readonly lagEnd: Record<string, number>
+  readonly scheduleToBus: Percentiles
+  readonly receiptToSignal: Percentiles
+  readonly sourceLate: Percentiles
+  readonly bounded: boolean
+  readonly cpuSeconds: Record<string, number>
+  readonly uptime: string
+}
+
+const cpuOf = (stack: Stack) => Object.fromEntries(stack.procs.map((p) => [p.name, cpuSeconds(p.pid)]))
+const cpuDelta = (a: Record<string, number>, b: Record<string, number>) =>
+  Object.fromEntries(Object.keys(b).map((k) => [k, Math.round(((b[k] ?? 0) - (a[k] ?? 0)) * 100) / 100]))
+
+/** Snapshots of both probes and the load source over the window just ended. */
+const measureWindow = async (stack: Stack) => {
+  stack.probe.send("snapshot")
+  stack.chProbe?.send("snapshot")
+  stack.load.send("stats")
+  const [probe, ch, load] = await Promise.all([
+    stack.probe.next("snapshot"),
+    stack.chProbe === undefined ? Promise.resolve(undefined) : stack.chProbe.next("snapshot"),
+    stack.load.next("stats")
+  ])
+  return { probe, ch, load }
+}
+
+const totalLag = (l: Record<string, number>) => Object.values(l).reduce((a, b) => a + b, 0)
+
+const drain = async (stack: Stack, boundS: number) => {
+  const started = Date.now()
+  while (Date.now() - started < boundS * 1000) {
+    const l = await stack.lag()
+    if (totalLag(l) === 0) return { seconds: (Date.now() - started) / 1000, lag: l }
+    await sleep(2000)
+  }
+  return { seconds: boundS, lag: await stack.lag() }
+}
+
+const withStack = async <A>(rate: number, body: (stack: Stack) => Promise<A>): Promise<A> => {
+  const stack = await startStack({
+    rate,
+    timeScale: timeScale(),
+    symbols: Number(args.symbols),
+    quoteShare: Number(args["quote-share"])
+  })
+  console.error(`stack ${stack.runId} up (logs ${stack.logDir}); load ${rate}/s`)
+  try {
+    return await body(stack)
+  } finally {
+    const exits = await stack.stop()
+    console.error(`stopped: ${JSON.stringify(exits)}`)
+    stack.probe.child.kill("SIGTERM")
+    stack.chProbe?.child.kill("SIGTERM")
+    await Promise.all([stack.probe.exited, stack.chProbe?.exited])
+    await stack.cleanup()
+  }
+}
+
+const latency = async () => {
+  const rates = (args.rates ?? "1000,10000,50000").split(",").map(Number)
+  const stepS = Number(args["step-s"])
+  const warmS = Number(args["warmup-s"])
+  const before = machine()
+  const steps: Array<LatencyStep> = []
+  await withStack(rates[0] ?? 1000, async (stack) => {
+    for (const [i, rate] of rates.entries()) {
+      if (i > 0) stack.load.send(`rate ${rate}`)
+      await sleep(warmS * 1000)
+      await measureWindow(stack) // discard the warm-up
+      const cpu0 = cpuOf(stack)
+      await sleep(stepS * 1000)
+      const w = await measureWindow(stack)
+      const cpu = cpuDelta(cpu0, cpuOf(stack))
+      const lag = await stack.lag()
+      stack.load.send("pause")
+      const drained = await drain(stack, Number(args["drain-s"]))
+      const p = w.probe as Record<string, HistogramSnapshot & unknown> & { counts: Record<string, number> }
+      const step: LatencyStep = {
+        rate,
+        seconds: stepS,
+        loadavg: machine().uptime,
+        sent: Number(w.load.sentWindow),
+        sourceLate: pct(w.load.late as HistogramSnapshot),
+        receiptToBus: pct(p.receiptToBus),
+        scheduleToBus: pct(p.scheduleToBus),
+        receiptToSignal: pct(p.receiptToSignal),
+        receiptToClickhouse: pct(
+          (w.ch as { receiptToClickhouse?: HistogramSnapshot } | undefined)?.receiptToClickhouse
+        ),
+        clickhouseQuery: pct((w.ch as { queryTime?: HistogramSnapshot } | undefined)?.queryTime),
+        probeCounts: p.counts,
+        clickhouseCounts: (w.ch as { counts?: unknown } | undefined)?.counts,
+        lagAtEnd: lag,
+        drain: drained,
+        cpuSeconds: cpu
+      }
+      steps.push(step)
+      console.error(`rate ${rate}: ${JSON.stringify({ bus: row(step.receiptToBus), lag })}`)
+      if (i + 1 < rates.length) await sleep(2000)
+    }
+  })
+  const refs = args["no-refs"] ? undefined : await runReferences(Number(args.n))
+  const result = {
+    mode: "latency",
+    machine: before,
+    after: machine(),
+    timeScale: Number(args["time-scale"]),
+    steps,
+    refs
+  }
+  const file = args.out ?? join(resultsDir, `latency-${stamp}.json`)
+  writeFileSync(file, JSON.stringify(result, null, 2))
+  console.log(`# e2e latency ${stamp} (commit ${before.commit}, nproc ${before.nproc})`)
+  console.log(`before: ${before.uptime}\nafter:  ${result.after.uptime}\n`)
+  console.log("p50 / p99 / p99.9 / max (samples)\n")
+  console.log(
+    "| offered/s | receipt -> bus-consumed | schedule -> bus-consumed | receipt -> ClickHouse-visible | receipt -> signal | source late p99 | lag at end | CPU s (role: s over the step) |"
+  )
+  console.log("|---:|---|---|---|---|---:|---|---|")
+  for (const s of steps) {
+    console.log(
+      `| ${s.rate} | ${row(s.receiptToBus)} | ${row(s.scheduleToBus)} | ${row(s.receiptToClickhouse)} | ${row(s.receiptToSignal)} | ${formatMicros(s.sourceLate.p99)} | ${JSON.stringify(s.lagAtEnd)} | ${JSON.stringify(s.cpuSeconds)} |`
+    )
+  }
+  const delivered = Math.max(
+    ...steps.map((s) => {
+      const c = s.probeCounts as { trades?: number; quotes?: number } | undefined
+      return ((c?.trades ?? 0) + (c?.quotes ?? 0)) / s.seconds
+    })
+  )
+  if (refs !== undefined)
+    printRefs(refs, "highest rate of events consumed from the bus by the probe in a step", delivered)
+  console.log(`\nresults: ${file}`)
+}
+
+const printRefs = (refs: Awaited<ReturnType<typeof runReferences>>, label: string, rate: number) => {
+  console.log("\nreferences (same invocation, same payloads):\n")
+  console.log("| reference | events/s | CPU µs/event |")
+  console.log("|---|---:|---:|")
+  for (const r of refs.rows) console.log(`| ${r.name} | ${Math.round(r.rate)} | ${r.cpuMicrosPerEvent.toFixed(2)} |`)
+  const top = Math.max(...steps.map((s) => s.rate))
+  console.log(
+    `\nratios of the highest offered rate (${top}/s) to each reference's rate (a ratio, not a sustained figure; see search):`
+  )
+  for (const r of refs.rows) console.log(`- ${r.name}: ${(top / r.rate).toFixed(3)}`)
+}
+
+const soak = async () => {
+  const minutes = Number(args.minutes)
+  const rate = Number(args.rate)
+  const sampleS = Number(args["sample-s"])
+  const warmupMin = Math.min(10, minutes / 4)
+  const before = machine()
+  const samples: Array<{ t: number; name: string; rssKb: number }> = []
+  const lags: Array<{ t: number; lag: Record<string, number> }> = []
+  const minutesOut: Array<Record<string, unknown>> = []
+  let end: Record<string, unknown> = {}
+  await withStack(rate, async (stack) => {
+    const t0 = Date.now()
+    const deadline = t0 + minutes * 60_000
+    let nextMinute = t0 + 60_000
+    while (Date.now() < deadline) {
+      const t = (Date.now() - t0) / 1000
+      for (const p of stack.procs) samples.push({ t, name: p.name, rssKb: rssKb(p.pid) })
+      lags.push({ t, lag: await stack.lag() })
+      if (Date.now() >= nextMinute) {
+        nextMinute += 60_000
+        const w = await measureWindow(stack)
+        const p = w.probe as Record<string, HistogramSnapshot>
+        minutesOut.push({
+          t,
+          sent: w.load.sentWindow,
+          receiptToBus: pct(p.receiptToBus),
+          scheduleToBus: pct(p.scheduleToBus),
+          receiptToClickhouse: pct(
+            (w.ch as { receiptToClickhouse?: HistogramSnapshot } | undefined)?.receiptToClickhouse
+          )
+        })
+        console.error(`soak ${(t / 60).toFixed(1)} min: lag ${totalLag(lags.at(-1)?.lag ?? {})}`)
+      }
+      await sleep(Math.max(0, sampleS * 1000 - ((Date.now() - t0) % (sampleS * 1000))))
+    }
+    end = { lag: await stack.lag(), uptime: machine().uptime }
+  })
+  const names = [...new Set(samples.map((s) => s.name))]
+  const times = [...new Set(samples.map((s) => s.t))]
+  const base = args.out ?? join(repoRoot, "soak-rss")
+  const csv = [
+    ["seconds", ...names.map((n) => `${n}_rss_kb`), "total_lag"].join(","),
+    ...times.map((t, i) =>
+      [
+        t.toFixed(1),
+        ...names.map((n) => String(samples.find((s) => s.t === t && s.name === n)?.rssKb ?? "")),
+        String(totalLag(lags[i]?.lag ?? {}))
+      ].join(",")
+    )
+  ].join("\n")
+  writeFileSync(`${base}.csv`, `${csv}\n`)
+  writeFileSync(
+    `${base}.png`,
+    lineChart(
+      names.map((n) => ({
+        name: n,
+        points: samples.filter((s) => s.name === n).map((s) => [s.t / 60, s.rssKb / 1024] as const)
+      }))
+    )
+  )
+  const growth = names.map((n) => {
+    const xs = samples.filter((s) => s.name === n && s.rssKb > 0)
+    const after = xs.filter((s) => s.t >= warmupMin * 60)
+    const firstMin = after.filter((s) => s.t < warmupMin * 60 + 60)
+    const lastMin = after.filter((s) => s.t >= (xs.at(-1)?.t ?? 0) - 60)
+    const mean = (a: ReadonlyArray<{ rssKb: number }>) => a.reduce((x, s) => x + s.rssKb, 0) / Math.max(1, a.length)
+    const a = mean(firstMin)
+    const b = mean(lastMin)
+    return { name: n, afterWarmupMb: a / 1024, endMb: b / 1024, growthPct: a > 0 ? ((b - a) / a) * 100 : Number.NaN }
+  })
+  const result = { mode: "soak", minutes, rate, warmupMin, machine: before, end, growth, minutes_: minutesOut, lags }
+  writeFileSync(join(resultsDir, `soak-${stamp}.json`), JSON.stringify(result, null, 2))
+  console.log(`# e2e soak ${stamp}: ${minutes} min at ${rate}/s (commit ${before.commit}, nproc ${before.nproc})`)
+  console.log(`before: ${before.uptime}\nend:    ${String(end.uptime)}\n`)
+  console.log(
+    `RSS (MB) after the ${warmupMin}-minute warm-up (its next minute's mean) and over the last minute; series numbers = colours in ${base}.png\n`
+  )
+  console.log("| # | process | after warm-up MB | end MB | growth |")
+  console.log("|---:|---|---:|---:|---:|")
+  growth.forEach((g, i) => {
+    console.log(
+      `| ${i + 1} | ${g.name} | ${g.afterWarmupMb.toFixed(1)} | ${g.endMb.toFixed(1)} | ${g.growthPct.toFixed(1)} % |`
+    )
+  })
+  const lagMid = lags.find((l) => l.t >= warmupMin * 60)
+  console.log(`\nlag after warm-up: ${JSON.stringify(lagMid?.lag)}\nlag at the end:    ${JSON.stringify(end.lag)}`)
+  console.log(`\nCSV ${base}.csv, plot ${base}.png`)
+}
+
+const search = async () => {
+  const rates = (args.rates ?? "2000,5000,10000,15000,20000,30000,50000,75000,100000").split(",").map(Number)
+  const windowS = Number(args["window-s"])
+  const before = machine()
+  const steps: Array<SearchStep> = []
+  let best = 0
+  await withStack(rates[0] ?? 1000, async (stack) => {
+    for (const [i, rate] of rates.entries()) {
+      if (i > 0) stack.load.send(`rate ${rate}`)
+      await measureWindow(stack)
+      const cpu0 = cpuOf(stack)
+      await sleep((windowS * 1000) / 2)
+      const lagMid = await stack.lag()
+      await sleep((windowS * 1000) / 2)
+      const lagEnd = await stack.lag()
+      const w = await measureWindow(stack)
+      const cpu = cpuDelta(cpu0, cpuOf(stack))
+      const sched = pct((w.probe as Record<string, HistogramSnapshot>).scheduleToBus)
+      const late = pct(w.load.late as HistogramSnapshot)
+      const sentRate = Number(w.load.sentWindow) / windowS
+      const signal = pct((w.probe as Record<string, HistogramSnapshot>).receiptToSignal)
+      // bounded: the sinks, features and signals under 2 s of backlog and not growing over the
+      // second half; trades on the bus within 2 s of their scheduled send (ingest keeps up with its
+      // socket); signals within 5 s of their trigger (covers the candles role, whose committed lag
+      // holds its open windows); the load source itself on schedule
+      const backlog = (l: Record<string, number>) =>
+        Object.entries(l)
+          .filter(([g]) => g !== "candles")
+          .reduce((n, [, v]) => n + v, 0)
+      const bounded =
+        Object.entries(lagEnd).every(([g, l]) => g === "candles" || l <= Math.max(2 * rate, 5000)) &&
+        backlog(lagEnd) <= backlog(lagMid) * 1.1 + 2000 &&
+        sched.p99 <= 2_000_000 &&
+        (signal.count === 0 || signal.p99 <= 5_000_000) &&
+        late.p99 <= 100_000
+      steps.push({
+        rate,
+        sentRate,
+        lagMid,
+        lagEnd,
+        scheduleToBus: sched,
+        receiptToSignal: signal,
+        sourceLate: late,
+        bounded,
+        cpuSeconds: cpu,
+        uptime: machine().uptime
+      })
+      console.error(
+        `search ${rate}/s: ${bounded ? "sustained" : "NOT sustained"} lag ${JSON.stringify(lagEnd)} sched p99 ${formatMicros(sched.p99)}`
+      )
+      if (!bounded) break
+      best = rate
+    }
+  })
+  const refs = args["no-refs"] ? undefined : await runReferences(Number(args.n))
+  const result = { mode: "search", windowS, machine: before, best, steps, refs }
+  writeFileSync(join(resultsDir, `search-${stamp}.json`), JSON.stringify(result, null, 2))
+  console.log(
+    `# e2e sustained-rate search ${stamp}, ${windowS} s windows (commit ${before.commit}, nproc ${before.nproc})`
+  )
+  console.log(`before: ${before.uptime}\n`)
+  console.log(
+    "| offered/s | sent/s | lag mid (total) | lag end (per group) | schedule -> bus p99 | source late p99 | sustained |"
+  )
+  console.log("|---:|---:|---:|---|---:|---:|---|")
+  for (const s of steps) {
+    console.log(
+      `| ${s.rate} | ${Math.round(s.sentRate)} | ${totalLag(s.lagMid)} | ${JSON.stringify(s.lagEnd)} | ${formatMicros(s.scheduleToBus.p99)} | ${formatMicros(s.receiptToSignal.p99)} | ${formatMicros(s.sourceLate.p99)} | ${s.bounded ? "yes" : "no"} |`
+    )
+  }
+  console.log(`\nhighest sustained offered rate: ${best}/s`)
+  if (refs !== undefined) printRefs(refs, "highest sustained offered rate", best)
+}
+
+const refsOnly = async () => {
+  const before = machine()
+  const refs = await runReferences(Number(args.n))
+  writeFileSync(join(resultsDir, `refs-${stamp}.json`), JSON.stringify({ machine: before, refs }, null, 2))
+  console.log(`# e2e references ${stamp} (commit ${before.commit}, nproc ${before.nproc}); ${before.uptime}\n`)
+  printRefs(refs, "--rate", Number(args.rate))
+}
+
+const modes: Record<string, () => Promise<void>> = { latency, soak, search, refs: refsOnly }
+const run = modes[mode]
+if (run === undefined) {
+  console.error(`usage: node bench/e2e/run.ts latency|soak|search|refs [options] (see the header of this file)`)
+  process.exit(2)
+}
+run().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e)
+    process.exit(1)
+  }
+)
