@@ -224,11 +224,8 @@ const printRefs = (refs: Awaited<ReturnType<typeof runReferences>>, label: strin
   console.log("| reference | events/s | CPU µs/event |")
   console.log("|---|---:|---:|")
   for (const r of refs.rows) console.log(`| ${r.name} | ${Math.round(r.rate)} | ${r.cpuMicrosPerEvent.toFixed(2)} |`)
-  const top = Math.max(...steps.map((s) => s.rate))
-  console.log(
-    `\nratios of the highest offered rate (${top}/s) to each reference's rate (a ratio, not a sustained figure; see search):`
-  )
-  for (const r of refs.rows) console.log(`- ${r.name}: ${(top / r.rate).toFixed(3)}`)
+  console.log(`\nratios: ${label} (${Math.round(rate)}/s) / each reference's rate:`)
+  for (const r of refs.rows) console.log(`- ${r.name}: ${(rate / r.rate).toFixed(3)}`)
 }
 
 const soak = async () => {
