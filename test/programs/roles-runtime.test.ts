@@ -48,6 +48,74 @@ describe("start-up configuration check", () => {
     })
   )
 
+  it.effect("several missing and invalid variables of ONE config group are all named, not only the first", () =>
+    Effect.gen(function* () {
+      const store = Config.all({
+        url: Config.URL("MF_TEST_URL"),
+        user: Config.String("MF_TEST_USER"),
+        password: Config.Redacted("MF_TEST_PASSWORD"),
+        retries: Config.Int("MF_TEST_RETRIES"),
+        port: Config.Port("MF_TEST_PORT").pipe(Config.withDefault(8123)),
+        mode: Config.Literals(["fast", "safe"], "MF_TEST_MODE"),
+        name: Config.String("MF_TEST_NAME"),
+        after: Config.Duration("MF_TEST_AFTER")
+      })
+      const error = yield* checkConfigs([store]).pipe(
+        Effect.provide(env({ MF_TEST_RETRIES: "three", MF_TEST_PORT: "99999", MF_TEST_NAME: "ok" })),
+        Effect.flip
+      )
+      assert.deepStrictEqual(
+        error.problems.map((p) => [p.variable, p.set]),
+        // the set-but-invalid ones come first (found before any absent one), then the absent ones in order
+        [
+          ["MF_TEST_RETRIES", true],
+          ["MF_TEST_PORT", true],
+          ["MF_TEST_URL", false],
+          ["MF_TEST_USER", false],
+          ["MF_TEST_PASSWORD", false],
+          ["MF_TEST_MODE", false],
+          ["MF_TEST_AFTER", false]
+        ]
+      )
+      for (const v of ["MF_TEST_URL", "MF_TEST_USER", "MF_TEST_PASSWORD", "MF_TEST_MODE", "MF_TEST_AFTER"]) {
+        assert.include(error.message, `${v}: missing: required, not set`)
+      }
+      assert.include(error.message, "MF_TEST_RETRIES: invalid")
+      assert.include(error.message, "MF_TEST_PORT: invalid")
+      assert.include(error.message, "configuration: 7 problems")
+      // the stand-in values used to get past the absent variables are never shown
+      assert.notInclude(error.message, "127.0.0.1:1")
+      assert.notInclude(error.message, '"fast"')
+      assert.notInclude(error.message, "MF_TEST_NAME")
+    })
+  )
+
+  it.effect("every problem of a validating config (Kafka SASL/TLS) is named, and a secret's value never appears", () =>
+    Effect.gen(function* () {
+      const secret = "s3cret-value-4711"
+      const error = yield* checkConfigs([KafkaBusConfig]).pipe(
+        Effect.provide(
+          env({
+            MF_KAFKA_LINGER: "soon",
+            MF_KAFKA_SECURITY_PROTOCOL: "sasl_plaintext",
+            MF_KAFKA_SASL_PASSWORD: secret,
+            MF_KAFKA_SSL_KEY_PASSWORD: secret
+          })
+        ),
+        Effect.flip
+      )
+      const named = error.problems.map((p) => p.variable)
+      for (const v of ["MF_KAFKA_LINGER", "MF_KAFKA_SASL_USERNAME", "MF_KAFKA_SSL_KEY_PASSWORD"]) {
+        assert.include(named, v, error.message)
+      }
+      // reported once, as the config validated itself: no finding about a password that sasl_plaintext does use
+      assert.notInclude(named, "MF_KAFKA_SASL_PASSWORD", error.message)
+      assert.notInclude(error.message, secret)
+      assert.notInclude(JSON.stringify(error.problems), secret)
+      assert.notInclude(String(error), secret)
+    })
+  )
+
   it.effect("a valid environment has no problems; defaults count as valid", () =>
     Effect.gen(function* () {
       const problems = yield* problemsOf(KafkaBusConfig).pipe(
