@@ -43,15 +43,26 @@ export class BookState {
     this.id = id
   }
 
+  /**
+   * Events are built field by field (no spreads: this runs once per book message),
+   * and from the stamp's two times only: the caller may pass a richer object
+   * (Binance passes its whole depth update) whose other fields must not leak in.
+   */
   snapshotEvent(t: Stamp, extra: { sequence?: number; checksum?: number }): BookSnapshot {
-    return {
+    const id = this.id
+    const e: { -readonly [K in keyof BookSnapshot]: BookSnapshot[K] } = {
       _tag: "BookSnapshot",
-      ...this.id,
-      ...t,
+      exchange: id.exchange,
+      symbol: id.symbol,
+      nativeSymbol: id.nativeSymbol,
+      exchangeTs: t.exchangeTs,
+      receivedTs: t.receivedTs,
       bids: this.book.levels("bid"),
-      asks: this.book.levels("ask"),
-      ...extra
+      asks: this.book.levels("ask")
     }
+    if (extra.sequence !== undefined) e.sequence = extra.sequence
+    if (extra.checksum !== undefined) e.checksum = extra.checksum
+    return e
   }
 
   deltaEvent(
@@ -60,7 +71,21 @@ export class BookState {
     asks: ReadonlyArray<Level>,
     extra: { firstSequence?: number; lastSequence?: number; checksum?: number }
   ): BookDelta {
-    return { _tag: "BookDelta", ...this.id, ...t, bids, asks, ...extra }
+    const id = this.id
+    const e: { -readonly [K in keyof BookDelta]: BookDelta[K] } = {
+      _tag: "BookDelta",
+      exchange: id.exchange,
+      symbol: id.symbol,
+      nativeSymbol: id.nativeSymbol,
+      exchangeTs: t.exchangeTs,
+      receivedTs: t.receivedTs,
+      bids,
+      asks
+    }
+    if (extra.firstSequence !== undefined) e.firstSequence = extra.firstSequence
+    if (extra.lastSequence !== undefined) e.lastSequence = extra.lastSequence
+    if (extra.checksum !== undefined) e.checksum = extra.checksum
+    return e
   }
 
   /** Marks the book invalid and returns the "gap" status to emit. */

@@ -14,6 +14,13 @@ const TABLE = (() => {
   return t
 })()
 
+/** One step of the running CRC register (start 0xFFFFFFFF, finish with crc32Final). */
+export const crc32Step = (crc: number, byte: number): number => (TABLE[(crc ^ byte) & 0xff] as number) ^ (crc >>> 8)
+
+export const CRC32_START = 0xffffffff
+
+export const crc32Final = (crc: number): number => (crc ^ 0xffffffff) >>> 0
+
 /** Only for ASCII text (checksum strings are digits): each char code is one byte. */
 export const crc32Ascii = (s: string): number => {
   let c = 0xffffffff

@@ -1,5 +1,5 @@
 import type { Level } from "../Events.ts"
-import { crc32Ascii } from "./Crc32.ts"
+import { CRC32_START, crc32Ascii, crc32Final, crc32Step } from "./Crc32.ts"
 import type { OrderBook } from "./OrderBook.ts"
 
 /**
@@ -45,4 +45,49 @@ const part = (levels: ReadonlyArray<Level>, p: Precision): string => {
 export const krakenChecksumString = (book: OrderBook, p: Precision = {}): string =>
   part(book.levels("ask", 10), p) + part(book.levels("bid", 10), p)
 
-export const krakenChecksum = (book: OrderBook, p: Precision = {}): number => crc32Ascii(krakenChecksumString(book, p))
+/** The checksum text, spelled out: the reference the streaming form below is tested against. */
+export const krakenChecksumByString = (book: OrderBook, p: Precision = {}): number =>
+  crc32Ascii(krakenChecksumString(book, p))
+
+/** Asks first, then bids (the venue's order). */
+const SIDES = ["ask", "bid"] as const
+
+/**
+ * Feeds one value's checksum digits into the CRC register without building the
+ * string: the same characters `digits(pad(text, dp))` gives (dot dropped, leading
+ * zeros skipped, the fraction padded to `dp`).
+ */
+const feed = (crc: number, text: string, dp: number | undefined): number => {
+  let c = crc
+  let leading = true
+  let fraction = -1
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i)
+    if (ch === 46) {
+      fraction = 0
+      continue
+    }
+    if (fraction >= 0) fraction++
+    if (leading && ch === 48) continue
+    leading = false
+    c = crc32Step(c, ch)
+  }
+  if (dp !== undefined && !leading) for (let k = Math.max(fraction, 0); k < dp; k++) c = crc32Step(c, 48)
+  return c
+}
+
+/**
+ * Runs after every Kraken book message, so it reads the top levels in place and
+ * streams their digits through the CRC (no level copies, no string per level).
+ */
+export const krakenChecksum = (book: OrderBook, p: Precision = {}): number => {
+  let c = CRC32_START
+  for (const side of SIDES) {
+    const n = Math.min(10, book.depth(side))
+    for (let i = 0; i < n; i++) {
+      c = feed(c, book.priceAt(side, i), p.price)
+      c = feed(c, book.sizeAt(side, i), p.size)
+    }
+  }
+  return crc32Final(c)
+}

@@ -118,6 +118,18 @@ export class OrderBook {
     return out
   }
 
+  /** Price of the `i`-th best level (0 = best), read in place for per-message checksums; `i` must be below `depth(side)`. */
+  priceAt(side: BookSide, i: number): Decimal {
+    const src = this.sides[side]
+    return (src[src.length - 1 - i] as Entry).price
+  }
+
+  /** Size of the `i`-th best level (0 = best); `i` must be below `depth(side)`. */
+  sizeAt(side: BookSide, i: number): Decimal {
+    const src = this.sides[side]
+    return (src[src.length - 1 - i] as Entry).size
+  }
+
   best(side: BookSide): Level | undefined {
     const e = this.sides[side].at(-1)
     return e === undefined ? undefined : [e.price, e.size]

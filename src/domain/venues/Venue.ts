@@ -47,9 +47,18 @@ export interface NormalizerOptions {
   readonly quality?: QualityRules
 }
 
+/**
+ * Implementation switches that do not change results, for tests and benchmarks:
+ * `fastPaths: false` sends every frame through the general decoder, so a property
+ * test can check that the fast decoders yield exactly the same events and errors.
+ */
+export interface Tuning {
+  readonly fastPaths?: boolean
+}
+
 export interface Venue {
   readonly exchange: Exchange
-  readonly makeNormalizer: (options?: NormalizerOptions) => Normalizer
+  readonly makeNormalizer: (options?: NormalizerOptions, tuning?: Tuning) => Normalizer
 }
 
 export const EMPTY_RESULT: NormalizeResult = { events: [], errors: [] }

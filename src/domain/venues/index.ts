@@ -15,4 +15,4 @@ export const VENUES: Readonly<Record<Exchange, Venue>> = {
 }
 
 export type { Instrument } from "./Instrument.ts"
-export type { NormalizeResult, Normalizer, NormalizerOptions, Venue } from "./Venue.ts"
+export type { NormalizeResult, Normalizer, NormalizerOptions, Tuning, Venue } from "./Venue.ts"

@@ -1,6 +1,7 @@
 import { UpdateIdBook } from "../../book/UpdateIdBook.ts"
 import { DecodeError } from "../../Errors.ts"
-import type { MarketEvent } from "../../Events.ts"
+import type { Level, MarketEvent } from "../../Events.ts"
+import type { Symbol as SymbolT } from "../../Identity.ts"
 import type { RawFrame } from "../../Recording.ts"
 import { type EpochMicros, micros } from "../../Time.ts"
 import { applyConnectionNote, readConnectionNote } from "../common/ConnectionNote.ts"
@@ -17,7 +18,8 @@ import {
   uint,
   WireError
 } from "../common/Wire.ts"
-import type { NormalizeResult, Normalizer, NormalizerOptions } from "../Venue.ts"
+import type { NormalizeResult, Normalizer, NormalizerOptions, Tuning } from "../Venue.ts"
+import { fastDepth } from "./BinanceFastDepth.ts"
 import { fastTrade } from "./BinanceFastTrade.ts"
 import { aggTrade, bookTicker, type Ctx, kline, serverShutdown, trade } from "./BinanceMessages.ts"
 import { type BinanceSymbols, makeBinanceSymbols } from "./BinanceSymbols.ts"
@@ -28,9 +30,12 @@ import { type BinanceSymbols, makeBinanceSymbols } from "./BinanceSymbols.ts"
  * Control replies (`{"result":null,"id":1}`) and requests kept in recordings yield nothing; error replies and
  * anything unrecognised become DecodeErrors with the raw text. It never throws.
  */
-export const makeBinanceNormalizer = (options: NormalizerOptions = {}): Normalizer => {
+export const makeBinanceNormalizer = (options: NormalizerOptions = {}, tuning: Tuning = {}): Normalizer => {
   const symbols: BinanceSymbols = makeBinanceSymbols(options.instruments)
   const time = options.timeUnit === "microsecond" ? microsField : millisField
+  /** Wire time units per µs: 1000 for milliseconds, 1 for microseconds. */
+  const timeScale = options.timeUnit === "microsecond" ? 1 : 1000
+  const fastPaths = tuning.fastPaths ?? true
   // The latest venue time seen, for payloads that carry none (bookTicker) in recordings without receive times.
   let lastExchangeTs: EpochMicros = micros(0)
 
@@ -45,7 +50,7 @@ export const makeBinanceNormalizer = (options: NormalizerOptions = {}): Normaliz
 
   // One synchronised book per native symbol (depth streams and REST snapshots).
   const books = new Map<string, UpdateIdBook>()
-  const bookFor = (c: Ctx): UpdateIdBook => {
+  const bookFor = (c: { readonly symbol: SymbolT; readonly native: string }): UpdateIdBook => {
     let b = books.get(c.native)
     if (b === undefined) {
       b = new UpdateIdBook({ exchange: "binance", symbol: c.symbol, nativeSymbol: c.native })
@@ -57,19 +62,38 @@ export const makeBinanceNormalizer = (options: NormalizerOptions = {}): Normaliz
   const depthUpdate = (d: JsonObject, frame: RawFrame): NormalizeResult => {
     const c = ctx(d, frame)
     const exchangeTs = time(d, "E")
+    const firstId = uint(d, "U")
+    const lastId = uint(d, "u")
+    const bids = levelPairs(d.b, "field b")
+    const asks = levelPairs(d.a, "field a")
+    if (firstId > lastId) throw new WireError("field U: first update id above the last (u)")
+    return applyDepth(c, frame, exchangeTs, firstId, lastId, bids, asks)
+  }
+
+  /** Both decoders (fast and general) end here with the same checked values. */
+  const applyDepth = (
+    c: { readonly symbol: SymbolT; readonly native: string },
+    frame: RawFrame,
+    exchangeTs: EpochMicros,
+    firstId: number,
+    lastId: number,
+    bids: ReadonlyArray<Level>,
+    asks: ReadonlyArray<Level>
+  ): NormalizeResult => {
     if (exchangeTs > lastExchangeTs) lastExchangeTs = exchangeTs
-    const update = {
-      exchangeTs,
-      receivedTs: frame.receivedTs ?? exchangeTs,
-      firstId: uint(d, "U"),
-      lastId: uint(d, "u"),
-      bids: levelPairs(d.b, "field b"),
-      asks: levelPairs(d.a, "field a")
-    }
-    if (update.firstId > update.lastId) throw new WireError("field U: first update id above the last (u)")
+    const update = { exchangeTs, receivedTs: frame.receivedTs ?? exchangeTs, firstId, lastId, bids, asks }
     const events: Array<MarketEvent> = []
     const again = bookFor(c).update(update, events)
     return again ? { events, errors: [], resync: [c.native] } : { events, errors: [] }
+  }
+
+  /** The depth fast path (BinanceFastDepth.ts); undefined when the general path must decide. */
+  const fastDepthUpdate = (frame: RawFrame): NormalizeResult | undefined => {
+    const f = fastDepth(frame.text)
+    if (f === undefined || f.U > f.u) return undefined
+    const symbol = symbols.normalize(f.native)
+    if (symbol === undefined) return undefined
+    return applyDepth({ symbol, native: f.native }, frame, micros(f.E * timeScale), f.U, f.u, f.bids, f.asks)
   }
 
   /** A REST `/api/v3/depth` body; the symbol comes from the recording line or the request URL. */
@@ -97,11 +121,15 @@ export const makeBinanceNormalizer = (options: NormalizerOptions = {}): Normaliz
     return { events: [event], errors: [] }
   }
 
-  const fastContext = { normalize: symbols.normalize, timeScale: options.timeUnit === "microsecond" ? 1 : 1000 }
+  const fastContext = { normalize: symbols.normalize, timeScale }
 
   const ws = (frame: RawFrame): NormalizeResult => {
-    const fast = fastTrade(frame.text, frame.receivedTs, fastContext)
-    if (fast !== undefined) return one(fast)
+    if (fastPaths) {
+      const fast = fastTrade(frame.text, frame.receivedTs, fastContext)
+      if (fast !== undefined) return one(fast)
+      const depth = fastDepthUpdate(frame)
+      if (depth !== undefined) return depth
+    }
     const msg = asObject(parseJson(frame.text), "frame")
     const note = readConnectionNote(msg)
     if (note !== undefined) {

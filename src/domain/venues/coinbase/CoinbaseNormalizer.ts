@@ -1,11 +1,13 @@
 import { SnapshotDeltaBook } from "../../book/SnapshotDeltaBook.ts"
 import { DecodeError } from "../../Errors.ts"
-import type { Candle, MarketEvent } from "../../Events.ts"
+import type { Candle, Level, MarketEvent } from "../../Events.ts"
 import type { RawFrame } from "../../Recording.ts"
+import type { EpochMicros } from "../../Time.ts"
 import { applyConnectionNote, readConnectionNote } from "../common/ConnectionNote.ts"
 import { scored } from "../common/Scored.ts"
 import { asArray, asObject, type JsonObject, parseJson, rfc3339Field, str, uint, WireError } from "../common/Wire.ts"
-import type { NormalizeResult, Normalizer, NormalizerOptions } from "../Venue.ts"
+import type { NormalizeResult, Normalizer, NormalizerOptions, Tuning } from "../Venue.ts"
+import { fastL2 } from "./CoinbaseFastL2.ts"
 import { type Ctx, candle, coinbaseSymbol, l2Levels, ticker, trade } from "./CoinbaseMessages.ts"
 
 /**
@@ -22,7 +24,8 @@ import { type Ctx, candle, coinbaseSymbol, l2Levels, ticker, trade } from "./Coi
  * first, and a trade id at or below the last one emitted for the product (a
  * re-subscribe's snapshot) is not emitted twice.
  */
-export const makeCoinbaseNormalizer = (options: NormalizerOptions = {}): Normalizer => {
+export const makeCoinbaseNormalizer = (options: NormalizerOptions = {}, tuning: Tuning = {}): Normalizer => {
+  const fastPaths = tuning.fastPaths ?? true
   const books = new Map<string, SnapshotDeltaBook>()
   const lastTradeId = new Map<string, bigint>()
   const openBars = new Map<string, Candle>()
@@ -93,21 +96,49 @@ export const makeCoinbaseNormalizer = (options: NormalizerOptions = {}): Normali
     })
   }
 
+  // The l2_data frame being decoded: if it turns out malformed, its updates are lost, so the books are wrong.
+  let l2InFlight: { seq: number; c: Ctx } | undefined
+
   const l2 = (ev: JsonObject, c: Ctx, seq: number, out: Array<MarketEvent>): boolean => {
     const product = str(ev, "product_id")
     const { bids, asks, eventTs } = l2Levels(ev.updates)
+    return applyL2(product, ev.type, bids, asks, eventTs, c, seq, out)
+  }
+
+  /** Both decoders (fast and general) end here with the same checked values; true when a resync is needed. */
+  const applyL2 = (
+    product: string,
+    type: unknown,
+    bids: ReadonlyArray<Level>,
+    asks: ReadonlyArray<Level>,
+    eventTs: EpochMicros | undefined,
+    c: Ctx,
+    seq: number,
+    out: Array<MarketEvent>
+  ): boolean => {
     const b = bookFor(product)
-    if (ev.type === "snapshot") {
+    if (type === "snapshot") {
       b.snapshot({ exchangeTs: c.messageTs, receivedTs: c.receivedTs ?? c.messageTs }, bids, asks, seq, out)
       return false
     }
-    if (ev.type !== "update") throw new WireError(`l2_data event type ${String(ev.type)}`)
+    if (type !== "update") throw new WireError(`l2_data event type ${String(type)}`)
     const exchangeTs = eventTs ?? c.messageTs
     return b.update({ exchangeTs, receivedTs: c.receivedTs ?? exchangeTs }, bids, asks, seq, out)
   }
 
-  // The l2_data frame being decoded: if it turns out malformed, its updates are lost, so the books are wrong.
-  let l2InFlight: { seq: number; c: Ctx } | undefined
+  /** The level2 fast path (CoinbaseFastL2.ts); undefined when the general path must decide. */
+  const fastL2Frame = (frame: RawFrame): NormalizeResult | undefined => {
+    const f = fastL2(frame.text)
+    if (f === undefined) return undefined
+    const c: Ctx = { receivedTs: frame.receivedTs, messageTs: f.messageTs }
+    const out: Array<MarketEvent> = []
+    const resync = checkSequence(f.seq, c, out)
+    l2InFlight = { seq: f.seq, c }
+    const again = applyL2(f.product, f.snapshot ? "snapshot" : "update", f.bids, f.asks, f.eventTs, c, f.seq, out)
+    l2InFlight = undefined
+    if (again) resync.push(f.product)
+    return resync.length > 0 ? { events: out, errors: [], resync: [...new Set(resync)] } : { events: out, errors: [] }
+  }
 
   const lostL2Frame = (): NormalizeResult | undefined => {
     const f = l2InFlight
@@ -125,6 +156,10 @@ export const makeCoinbaseNormalizer = (options: NormalizerOptions = {}): Normali
   }
 
   const ws = (frame: RawFrame): NormalizeResult => {
+    if (fastPaths) {
+      const fast = fastL2Frame(frame)
+      if (fast !== undefined) return fast
+    }
     const msg = asObject(parseJson(frame.text), "frame")
     const note = readConnectionNote(msg)
     if (note !== undefined) {

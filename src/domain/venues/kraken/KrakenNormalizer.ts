@@ -1,7 +1,7 @@
 import { ChecksumBook } from "../../book/ChecksumBook.ts"
 import type { Precision } from "../../book/KrakenChecksum.ts"
 import { DecodeError } from "../../Errors.ts"
-import type { Candle, FeedStatus, MarketEvent } from "../../Events.ts"
+import type { Candle, FeedStatus, Level, MarketEvent } from "../../Events.ts"
 import type { RawFrame } from "../../Recording.ts"
 import { type EpochMicros, micros } from "../../Time.ts"
 import { applyConnectionNote, readConnectionNote } from "../common/ConnectionNote.ts"
@@ -15,10 +15,12 @@ import {
   numberUint,
   optStr,
   rfc3339Field,
+  rfc3339Text,
   str,
   WireError
 } from "../common/Wire.ts"
-import type { NormalizeResult, Normalizer, NormalizerOptions } from "../Venue.ts"
+import type { NormalizeResult, Normalizer, NormalizerOptions, Tuning } from "../Venue.ts"
+import { fastBook } from "./KrakenFastBook.ts"
 import { type Ctx, krakenSymbol, levels, ohlc, ticker, trade } from "./KrakenMessages.ts"
 
 /**
@@ -38,7 +40,8 @@ import { type Ctx, krakenSymbol, levels, ohlc, ticker, trade } from "./KrakenMes
  * ohlc: Kraken never marks a bar final. A snapshot's bars are final except the
  * newest; an update for a later bar first re-emits the previous bar as closed.
  */
-export const makeKrakenNormalizer = (options: NormalizerOptions = {}): Normalizer => {
+export const makeKrakenNormalizer = (options: NormalizerOptions = {}, tuning: Tuning = {}): Normalizer => {
+  const fastPaths = tuning.fastPaths ?? true
   const defaultDepth = options.bookDepth ?? 10
   const depths = new Map<string, number>()
   const precisions = new Map<string, Precision>()
@@ -126,16 +129,46 @@ export const makeKrakenNormalizer = (options: NormalizerOptions = {}): Normalize
       const native = str(d, "symbol")
       const exchangeTs =
         optStr(d, "timestamp") === undefined ? (c.receivedTs ?? lastExchangeTs) : rfc3339Field(d, "timestamp")
-      seen(exchangeTs)
-      const t = { exchangeTs, receivedTs: c.receivedTs ?? exchangeTs }
       const bids = levels(d.bids ?? [], "bids")
       const asks = levels(d.asks ?? [], "asks")
       const checksum = numberUint(d, "checksum")
-      const b = bookFor(native)
-      const again = isSnapshot ? b.snapshot(t, bids, asks, checksum, out) : b.update(t, bids, asks, checksum, out)
-      if (again) resync.push(native)
+      if (applyBook(native, exchangeTs, c.receivedTs, bids, asks, checksum, isSnapshot, out)) resync.push(native)
     }
     return resync
+  }
+
+  /** Both decoders (fast and general) end here with the same checked values; true when a resync is needed. */
+  const applyBook = (
+    native: string,
+    exchangeTs: EpochMicros,
+    receivedTs: EpochMicros | undefined,
+    bids: ReadonlyArray<Level>,
+    asks: ReadonlyArray<Level>,
+    checksum: number,
+    isSnapshot: boolean,
+    out: Array<MarketEvent>
+  ): boolean => {
+    seen(exchangeTs)
+    const t = { exchangeTs, receivedTs: receivedTs ?? exchangeTs }
+    const b = bookFor(native)
+    return isSnapshot ? b.snapshot(t, bids, asks, checksum, out) : b.update(t, bids, asks, checksum, out)
+  }
+
+  /** The book fast path (KrakenFastBook.ts); undefined when the general path must decide. */
+  const fastBookFrame = (frame: RawFrame): NormalizeResult | undefined => {
+    const f = fastBook(frame.text)
+    if (f === undefined) return undefined
+    let exchangeTs: EpochMicros
+    if (f.timestamp === undefined) exchangeTs = frame.receivedTs ?? lastExchangeTs
+    else {
+      const ts = rfc3339Text(f.timestamp)
+      if (ts === undefined) return undefined
+      exchangeTs = ts
+    }
+    const out: Array<MarketEvent> = []
+    return applyBook(f.native, exchangeTs, frame.receivedTs, f.bids, f.asks, f.checksum, f.snapshot, out)
+      ? { events: out, errors: [], resync: [f.native] }
+      : { events: out, errors: [] }
   }
 
   const status = (data: ReadonlyArray<unknown>, c: Ctx, out: Array<MarketEvent>): void => {
@@ -184,6 +217,10 @@ export const makeKrakenNormalizer = (options: NormalizerOptions = {}): Normalize
   }
 
   const ws = (frame: RawFrame): NormalizeResult => {
+    if (fastPaths) {
+      const fast = fastBookFrame(frame)
+      if (fast !== undefined) return fast
+    }
     const msg = asObject(parseLossless(frame.text), "frame")
     const note = readConnectionNote(msg)
     if (note !== undefined) return applyConnectionNote("kraken", note, frame.receivedTs, books)
