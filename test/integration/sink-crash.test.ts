@@ -227,9 +227,14 @@ describe("sinks under SIGKILL", () => {
           0,
           "no kill landed between a write and its commit"
         )
-        // a graceful stop after SIGTERM (runMain reports an interruption as 130)
-        assert.include([0, 130], ch.exit.code, ch.lines.slice(-10).join("\n"))
-        assert.include([0, 130], pg.exit.code, pg.lines.slice(-10).join("\n"))
+        // a graceful stop after SIGTERM (RoleRunner: drain, flush, commit, close) exits 0
+        assert.deepStrictEqual(ch.exit, { code: 0, signal: null }, ch.lines.slice(-10).join("\n"))
+        assert.deepStrictEqual(pg.exit, { code: 0, signal: null }, pg.lines.slice(-10).join("\n"))
+        for (const { lines } of [ch, pg])
+          assert.isTrue(
+            lines.some((l) => l.includes(": stopped")),
+            lines.slice(-10).join("\n")
+          )
 
         // ClickHouse, as users query it
         const distinct = yield* count(`SELECT count() AS n FROM ${database}.market_events FINAL WHERE kind = 'trade'`)
