@@ -58,21 +58,23 @@ const SIDES = ["ask", "bid"] as const
  * zeros skipped, the fraction padded to `dp`).
  */
 const feed = (crc: number, text: string, dp: number | undefined): number => {
-  let c = crc
-  let leading = true
-  let fraction = -1
-  for (let i = 0; i < text.length; i++) {
+  const n = text.length
+  let i = 0
+  // Leading zeros (and a dot among them) are not part of the digits.
+  for (; i < n; i++) {
     const ch = text.charCodeAt(i)
-    if (ch === 46) {
-      fraction = 0
-      continue
-    }
-    if (fraction >= 0) fraction++
-    if (leading && ch === 48) continue
-    leading = false
-    c = crc32Step(c, ch)
+    if (ch !== 48 && ch !== 46) break
   }
-  if (dp !== undefined && !leading) for (let k = Math.max(fraction, 0); k < dp; k++) c = crc32Step(c, 48)
+  if (i === n) return crc // all zeros: padding would only add more leading zeros
+  let c = crc
+  for (; i < n; i++) {
+    const ch = text.charCodeAt(i)
+    if (ch !== 46) c = crc32Step(c, ch)
+  }
+  if (dp !== undefined) {
+    const dot = text.indexOf(".")
+    for (let k = dot < 0 ? 0 : n - dot - 1; k < dp; k++) c = crc32Step(c, 48)
+  }
   return c
 }
 

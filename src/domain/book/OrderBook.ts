@@ -42,6 +42,11 @@ const levelKey = (price: string): string => {
   return end === price.length ? price : price.slice(0, end)
 }
 
+const NOTHING_CUT: { readonly bids: ReadonlyArray<Level>; readonly asks: ReadonlyArray<Level> } = Object.freeze({
+  bids: Object.freeze([]),
+  asks: Object.freeze([])
+})
+
 export class OrderBook {
   private readonly sides: { bid: Array<Entry>; ask: Array<Entry> } = { bid: [], ask: [] }
   /** Price key -> level, so that a size change (most updates) needs no search. */
@@ -143,7 +148,9 @@ export class OrderBook {
    * Keeps the best `depth` levels of each side (Kraken sends no delete for levels
    * pushed out of the subscribed depth). Returns the removed levels.
    */
-  truncate(depth: number): { bids: Array<Level>; asks: Array<Level> } {
+  truncate(depth: number): { readonly bids: ReadonlyArray<Level>; readonly asks: ReadonlyArray<Level> } {
+    // The usual case (nothing beyond the depth) allocates nothing: it runs after every Kraken message.
+    if (this.sides.bid.length <= depth && this.sides.ask.length <= depth) return NOTHING_CUT
     const cut = (side: BookSide): Array<Level> => {
       const levels = this.sides[side]
       if (levels.length <= depth) return []

@@ -18,14 +18,30 @@ export class PriceWindow {
   }
 
   push(x: number): void {
-    if (this.ring.length < this.capacity) this.ring.push(x)
-    else {
-      const old = this.ring[this.head] as number
-      this.ring[this.head] = x
-      this.head = (this.head + 1) % this.capacity
-      this.sorted.splice(this.lowerBound(old), 1)
+    if (this.ring.length < this.capacity) {
+      this.ring.push(x)
+      this.sorted.splice(this.lowerBound(x), 0, x)
+      return
     }
-    this.sorted.splice(this.lowerBound(x), 0, x)
+    const old = this.ring[this.head] as number
+    this.ring[this.head] = x
+    this.head = (this.head + 1) % this.capacity
+    // Full window (every trade): replace the evicted price in place, shifting only the
+    // values between its slot and the new one (two splices measured costlier per trade).
+    const s = this.sorted
+    let i = this.lowerBound(old)
+    if (x > old) {
+      while (i + 1 < s.length && (s[i + 1] as number) < x) {
+        s[i] = s[i + 1] as number
+        i++
+      }
+    } else {
+      while (i > 0 && (s[i - 1] as number) > x) {
+        s[i] = s[i - 1] as number
+        i--
+      }
+    }
+    s[i] = x
   }
 
   private lowerBound(x: number): number {

@@ -45,7 +45,7 @@ const decode = (text: string): DepthFrame => {
   const s = new Scan(text)
   let wrapped = false
   if (s.maybeLit('{"stream":')) {
-    s.str(false)
+    s.skipStr()
     s.lit(',"data":')
     wrapped = true
   }

@@ -17,11 +17,15 @@ import { type EpochMicros, micros } from "../../Time.ts"
  */
 const DEC = String.raw`((?:0|[1-9]\d*)(?:\.\d+)?)`
 const INT = String.raw`(0|[1-9]\d{0,15})`
+/** Checked, not captured: fields nothing reads (event time, first/last trade ids, the ignored `M`). */
+const CHECKED_INT = String.raw`(?:0|[1-9]\d{0,15})`
 const STR = String.raw`[^"\\\u0000-\u001f]*`
 const BOOL = "(true|false)"
+const CHECKED_BOOL = "(?:true|false)"
 
-const TRADE = String.raw`\{"e":"trade","E":${INT},"s":"([A-Z0-9]{1,40})","t":${INT},"p":"${DEC}","q":"${DEC}","T":${INT},"m":${BOOL},"M":${BOOL}\}`
-const AGG = String.raw`\{"e":"aggTrade","E":${INT},"s":"([A-Z0-9]{1,40})","a":${INT},"p":"${DEC}","q":"${DEC}","f":${INT},"l":${INT},"T":${INT},"m":${BOOL},"M":${BOOL}\}`
+// Both patterns capture the same fields in the same groups: 1 symbol, 2 id, 3 price, 4 size, 5 trade time, 6 maker flag.
+const TRADE = String.raw`\{"e":"trade","E":${CHECKED_INT},"s":"([A-Z0-9]{1,40})","t":${INT},"p":"${DEC}","q":"${DEC}","T":${INT},"m":${BOOL},"M":${CHECKED_BOOL}\}`
+const AGG = String.raw`\{"e":"aggTrade","E":${CHECKED_INT},"s":"([A-Z0-9]{1,40})","a":${INT},"p":"${DEC}","q":"${DEC}","f":${CHECKED_INT},"l":${CHECKED_INT},"T":${INT},"m":${BOOL},"M":${CHECKED_BOOL}\}`
 
 const WRAPPED_TRADE = new RegExp(`^\\{"stream":"${STR}","data":${TRADE}\\}$`)
 const BARE_TRADE = new RegExp(`^${TRADE}$`)
@@ -34,10 +38,8 @@ export interface FastContext {
   readonly timeScale: number
 }
 
-const safe = (digits: string): number | undefined => {
-  const n = Number(digits)
-  return Number.isSafeInteger(n) ? n : undefined
-}
+/** The id's digits as the general path writes it (String of the number): the same text when it is a safe integer. */
+const safeDigits = (digits: string): boolean => digits.length <= 15 || Number.isSafeInteger(Number(digits))
 
 export const fastTrade = (text: string, receivedTs: EpochMicros | undefined, c: FastContext): Trade | undefined => {
   // Cheap discriminator first: other event types (depth, kline...) skip the patterns entirely.
@@ -50,13 +52,13 @@ export const fastTrade = (text: string, receivedTs: EpochMicros | undefined, c: 
     ? (WRAPPED_AGG.exec(text) ?? BARE_AGG.exec(text))
     : (WRAPPED_TRADE.exec(text) ?? BARE_TRADE.exec(text))
   if (m === null) return undefined
-  const native = m[2] as string
+  const native = m[1] as string
   const symbol = c.normalize(native)
   if (symbol === undefined) return undefined
-  const id = safe(m[3] as string)
-  const t = safe((isAgg ? m[8] : m[6]) as string)
+  const id = m[2] as string
+  const t = Number(m[5])
   // E (event time) is checked by the pattern only; like the general path, nothing reads it.
-  if (id === undefined || t === undefined) return undefined
+  if (!safeDigits(id) || !Number.isSafeInteger(t)) return undefined
   const exchangeTs = micros(t * c.timeScale)
   if (!Number.isSafeInteger(exchangeTs)) return undefined
   return {
@@ -66,9 +68,9 @@ export const fastTrade = (text: string, receivedTs: EpochMicros | undefined, c: 
     nativeSymbol: native,
     exchangeTs,
     receivedTs: receivedTs ?? exchangeTs,
-    tradeId: isAgg ? `agg:${id}` : String(id),
-    price: unsafeDecimal(m[4] as string),
-    size: unsafeDecimal(m[5] as string),
-    side: (isAgg ? m[9] : m[7]) === "true" ? "sell" : "buy"
+    tradeId: isAgg ? `agg:${id}` : id,
+    price: unsafeDecimal(m[3] as string),
+    size: unsafeDecimal(m[4] as string),
+    side: m[6] === "true" ? "sell" : "buy"
   }
 }

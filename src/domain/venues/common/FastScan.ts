@@ -155,6 +155,20 @@ export class Scan {
     return t.slice(start, j)
   }
 
+  /** Skips a string as `str(false)` reads it, without copying it out. */
+  skipStr(): void {
+    const t = this.text
+    if (t.charCodeAt(this.i) !== 34) decline()
+    let j = this.i + 1
+    for (;;) {
+      const c = t.charCodeAt(j)
+      if (c === 34) break
+      if (c === 92 || !(c >= 32)) decline()
+      j++
+    }
+    this.i = j + 1
+  }
+
   /** The end of the text: nothing may follow the value (JSON.parse would reject it or see more). */
   end(): void {
     if (this.i !== this.text.length) decline()
