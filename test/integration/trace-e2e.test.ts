@@ -204,8 +204,11 @@ describe("one trace across the role processes (Jaeger)", () => {
           .join("\n---\n")
       await Effect.runPromise(
         eventually(
-          Effect.map(tracesOfIngest(ingestPid, startMicros), widest),
-          (t) => t !== undefined && servicesOf(t).has(serviceName("signals")),
+          Effect.map(tracesOfIngest(ingestPid, startMicros), (traces) => {
+            const t = widest(traces)
+            return { traces: traces.length, widest: t?.traceID, services: t === undefined ? [] : [...servicesOf(t)] }
+          }),
+          (seen) => seen.services.includes(serviceName("signals")),
           { what: "a trace of this ingest run reaching the signals role", timeout: "90 seconds", every: "1 second" }
         ).pipe(Effect.tapError(() => Effect.sync(() => console.error(diagnostics()))))
       )
