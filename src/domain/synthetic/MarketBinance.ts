@@ -45,6 +45,22 @@ export const makeBinanceMarket = (listings: ReadonlyArray<SyntheticListing>, fir
     kind: "ws",
     text
   })
+  const best = (m: ReadonlyMap<number, number>, side: "bid" | "ask"): readonly [number, number] | undefined => {
+    let out: readonly [number, number] | undefined
+    for (const e of m) if (out === undefined || (side === "bid" ? e[0] > out[0] : e[0] < out[0])) out = e
+    return out
+  }
+  /** The bookTicker fields of a book's top, or undefined when a side is empty. */
+  const topText = (
+    l: SyntheticListing,
+    bids: ReadonlyMap<number, number>,
+    asks: ReadonlyMap<number, number>
+  ): string | undefined => {
+    const b = best(bids, "bid")
+    const a = best(asks, "ask")
+    if (b === undefined || a === undefined) return undefined
+    return `"b":"${px(l, b[0])}","B":"${qty(l, b[1])}","a":"${px(l, a[0])}","A":"${qty(l, a[1])}"`
+  }
   const pairs = (l: SyntheticListing, levels: ReadonlyArray<readonly [number, number]>) =>
     levels.map(([p, q]) => `["${px(l, p)}","${qty(l, q)}"]`).join(",")
   const ms = (t: number) => Math.floor(t / 1000)
@@ -72,33 +88,48 @@ export const makeBinanceMarket = (listings: ReadonlyArray<SyntheticListing>, fir
       )
     },
 
-    quote: (l: SyntheticListing, ladder: Ladder, t: FrameTimes): RawFrame | undefined => {
-      const bid = ladder.best("bid")
-      const ask = ladder.best("ask")
-      if (bid === undefined || ask === undefined) return undefined
-      const s = stateOf(l)
-      return ws(
-        `{"stream":"${s.stream}@bookTicker","data":{"u":${s.updateId},"s":"${l.native}",` +
-          `"b":"${px(l, bid[0])}","B":"${qty(l, bid[1])}","a":"${px(l, ask[0])}","A":"${qty(l, ask[1])}"}}`,
-        t
-      )
-    },
-
-    depth: (l: SyntheticListing, changes: ReadonlyArray<LevelChange>, t: FrameTimes): RawFrame | undefined => {
-      if (changes.length === 0) return undefined
+    /**
+     * One diff covering `changes`, preceded by a bookTicker for every change that
+     * moved the top of the book: bookTicker is real time while the diff is pushed
+     * every 100 ms, so its `u` falls inside the diff's `U..u` range.
+     */
+    depth: (
+      l: SyntheticListing,
+      before: { readonly bids: ReadonlyMap<number, number>; readonly asks: ReadonlyMap<number, number> },
+      changes: ReadonlyArray<LevelChange>,
+      t: FrameTimes
+    ): Array<RawFrame> => {
+      if (changes.length === 0) return []
       const s = stateOf(l)
       const first = s.updateId + 1
+      const out: Array<RawFrame> = []
+      const bids = new Map(before.bids)
+      const asks = new Map(before.asks)
+      let top = topText(l, bids, asks)
+      changes.forEach((c, i) => {
+        const m = c.side === "bid" ? bids : asks
+        if (c.lots === 0) m.delete(c.ticks)
+        else m.set(c.ticks, c.lots)
+        const now = topText(l, bids, asks)
+        if (now !== undefined && now !== top) {
+          out.push(ws(`{"stream":"${s.stream}@bookTicker","data":{"u":${first + i},"s":"${l.native}",${now}}}`, t))
+        }
+        top = now
+      })
       s.updateId += changes.length
       const side = (which: "bid" | "ask") =>
         pairs(
           l,
           changes.filter((c) => c.side === which).map((c) => [c.ticks, c.lots] as const)
         )
-      return ws(
-        `{"stream":"${s.stream}@depth@100ms","data":{"e":"depthUpdate","E":${ms(t.exchangeTs)},"s":"${l.native}",` +
-          `"U":${first},"u":${s.updateId},"b":[${side("bid")}],"a":[${side("ask")}]}}`,
-        t
+      out.push(
+        ws(
+          `{"stream":"${s.stream}@depth@100ms","data":{"e":"depthUpdate","E":${ms(t.exchangeTs)},"s":"${l.native}",` +
+            `"U":${first},"u":${s.updateId},"b":[${side("bid")}],"a":[${side("ask")}]}}`,
+          t
+        )
       )
+      return out
     }
   }
 }

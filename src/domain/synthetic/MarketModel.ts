@@ -66,10 +66,11 @@ const listing = (
  * book updates at most at Binance's 100 ms depth cadence.
  */
 export const MARKET_LISTINGS: ReadonlyArray<SyntheticListing> = [
-  listing("binance", "BTCUSDT", "BTC", 2, 5, [6, 10, 5], 0.004),
-  listing("binance", "ETHUSDT", "ETH", 2, 4, [4, 7, 4], 0.06),
-  listing("binance", "SOLUSDT", "SOL", 2, 3, [2.5, 4, 3], 1.5),
-  listing("binance", "BNBUSDT", "BNB", 2, 3, [1.2, 2, 2], 0.4),
+  // Binance sends a bookTicker on every change of the top of the book: its quotes come with the book updates.
+  listing("binance", "BTCUSDT", "BTC", 2, 5, [6, 0, 6], 0.004),
+  listing("binance", "ETHUSDT", "ETH", 2, 4, [4, 0, 4], 0.06),
+  listing("binance", "SOLUSDT", "SOL", 2, 3, [2.5, 0, 3], 1.5),
+  listing("binance", "BNBUSDT", "BNB", 2, 3, [1.2, 0, 2], 0.4),
   listing("coinbase", "BTC-USD", "BTC", 2, 8, [3, 5, 4], 0.003),
   listing("coinbase", "ETH-USD", "ETH", 2, 8, [2, 3, 3], 0.05),
   listing("coinbase", "SOL-USD", "SOL", 2, 8, [1, 2, 2], 1.2),

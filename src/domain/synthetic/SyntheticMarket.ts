@@ -223,15 +223,18 @@ export const makeSyntheticMarket = (config: SyntheticMarketConfig): SyntheticMar
         return trade(s)
       case "quote": {
         const t = times(l.venue, clock)
-        if (l.venue === "binance") emit(binance.quote(l, s.ladder, t))
-        else if (l.venue === "coinbase") emit(coinbase.quote(l, s.ladder, t))
+        // Binance's bookTicker follows the book itself (see the book case).
+        if (l.venue === "binance") return
+        if (l.venue === "coinbase") emit(coinbase.quote(l, s.ladder, t))
         else emit(kraken.quote(l, s.ladder, t))
         return
       }
       case "book": {
+        const before =
+          l.venue === "binance" ? { bids: new Map(s.ladder.bids), asks: new Map(s.ladder.asks) } : undefined
         const changes = s.ladder.step(mid, l.spreadTicks, rng, levelLots(s))
         const t = times(l.venue, clock)
-        if (l.venue === "binance") emit(binance.depth(l, changes, t))
+        if (before !== undefined) for (const f of binance.depth(l, before, changes, t)) emit(f)
         else if (l.venue === "coinbase") emit(coinbase.update(l, changes, t))
         else emit(kraken.update(l, changes, s.ladder.levels, t))
         return
