@@ -1,5 +1,6 @@
+import { type Decimal, unsafeDecimal } from "../../Decimal.ts"
 import type { Level } from "../../Events.ts"
-import { attempt, Scan } from "../common/FastScan.ts"
+import { ANY_STR, DEC, INT, STR } from "../common/FastPatterns.ts"
 
 /**
  * Fast path for the most frequent Binance book frame, a diff-depth event in the
@@ -7,9 +8,10 @@ import { attempt, Scan } from "../common/FastScan.ts"
  *
  *   {"stream":"…","data":{"e":"depthUpdate","E":…,"s":"…","U":…,"u":…,"b":[["p","q"],…],"a":[…]}}
  *
- * Read straight from the text (see FastScan.ts for the accept-a-subset contract):
- * anything else returns undefined and goes through JSON.parse and the field guards.
- * Symbol splitting and the `U <= u` check stay with the normalizer, shared by both paths.
+ * Matched piecewise against the text (see FastPatterns.ts for the accept-a-subset
+ * contract): anything else returns undefined and goes through JSON.parse and the
+ * field guards. Symbol splitting and the `U <= u` check stay with the normalizer,
+ * shared by both paths.
  */
 export interface DepthFrame {
   readonly native: string
@@ -21,51 +23,35 @@ export interface DepthFrame {
   readonly asks: Array<Level>
 }
 
-const OPEN = 91 // [
-const CLOSE = 93 // ]
-const COMMA = 44
+const HEAD = new RegExp(
+  String.raw`^(\{"stream":"${ANY_STR}","data":)?\{"e":"depthUpdate","E":${INT},"s":"${STR}","U":${INT},"u":${INT},"b":\[`
+)
+/** One level and what follows it: `,` (more) or `]` (the last, captured). */
+const LEVEL = new RegExp(String.raw`\["${DEC}","${DEC}"\](?:,|(\]))`, "y")
+const ASKS = ',"a":['
 
-const levels = (s: Scan): Array<Level> => {
-  s.ch(OPEN)
-  const out: Array<Level> = []
-  if (s.maybe(CLOSE)) return out
-  do {
-    s.ch(OPEN)
-    const p = s.decimal()
-    s.ch(COMMA)
-    const q = s.decimal()
-    s.ch(CLOSE)
-    out.push([p, q])
-  } while (s.maybe(COMMA))
-  s.ch(CLOSE)
-  return out
-}
-
-const decode = (text: string): DepthFrame => {
-  const s = new Scan(text)
-  let wrapped = false
-  if (s.maybeLit('{"stream":')) {
-    s.skipStr()
-    s.lit(',"data":')
-    wrapped = true
+/** Levels from `at` (just after the opening bracket); returns the index after the closing one, or -1. */
+const levels = (text: string, at: number, out: Array<Level>): number => {
+  if (text.charCodeAt(at) === 93) return at + 1
+  LEVEL.lastIndex = at
+  for (;;) {
+    const m = LEVEL.exec(text)
+    if (m === null) return -1
+    out.push([unsafeDecimal(m[1] as string), unsafeDecimal(m[2] as string)] as [Decimal, Decimal])
+    if (m[3] !== undefined) return LEVEL.lastIndex
   }
-  s.lit('{"e":"depthUpdate","E":')
-  const E = s.uint()
-  s.lit(',"s":')
-  const native = s.str(true)
-  s.lit(',"U":')
-  const U = s.uint()
-  s.lit(',"u":')
-  const u = s.uint()
-  s.lit(',"b":')
-  const bids = levels(s)
-  s.lit(',"a":')
-  const asks = levels(s)
-  s.lit(wrapped ? "}}" : "}")
-  s.end()
-  return { native, E, U, u, bids, asks }
 }
 
-export const fastDepth = (text: string): DepthFrame | undefined =>
-  // Cheap discriminator first: other frames never pay for a declined scan.
-  text.indexOf('{"e":"depthUpdate"') < 0 ? undefined : attempt(decode, text)
+export const fastDepth = (text: string): DepthFrame | undefined => {
+  const h = HEAD.exec(text)
+  if (h === null) return undefined
+  const bids: Array<Level> = []
+  let i = levels(text, h[0].length, bids)
+  if (i < 0 || !text.startsWith(ASKS, i)) return undefined
+  const asks: Array<Level> = []
+  i = levels(text, i + ASKS.length, asks)
+  if (i < 0) return undefined
+  const tail = h[1] === undefined ? "}" : "}}"
+  if (text.length !== i + tail.length || !text.endsWith(tail)) return undefined
+  return { native: h[3] as string, E: Number(h[2]), U: Number(h[4]), u: Number(h[5]), bids, asks }
+}

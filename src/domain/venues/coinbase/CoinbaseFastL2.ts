@@ -1,6 +1,7 @@
+import { type Decimal, unsafeDecimal } from "../../Decimal.ts"
 import type { Level } from "../../Events.ts"
 import type { EpochMicros } from "../../Time.ts"
-import { attempt, decline, Scan } from "../common/FastScan.ts"
+import { DEC, INT, STR } from "../common/FastPatterns.ts"
 import { rfc3339Text } from "../common/Wire.ts"
 
 /**
@@ -10,9 +11,10 @@ import { rfc3339Text } from "../common/Wire.ts"
  *   {"channel":"l2_data","timestamp":"…","sequence_num":N,"events":[{"type":"update"|"snapshot",
  *    "product_id":"…","updates":[{"side":"bid"|"offer","event_time":"…","price_level":"…","new_quantity":"…"},…]}]}
  *
- * Anything else declines to the general path (FastScan.ts); times that are not
- * RFC 3339 decline too, so the general path reports them. Sequence checks, book
- * upkeep and the product's symbol check stay with the normalizer, shared by both paths.
+ * Anything else returns undefined and the general path decides (FastPatterns.ts);
+ * times that are not RFC 3339 too, so the general path reports them. Sequence
+ * checks, book upkeep and the product's symbol check stay with the normalizer,
+ * shared by both paths.
  */
 export interface L2Frame {
   readonly messageTs: EpochMicros
@@ -25,44 +27,41 @@ export interface L2Frame {
   readonly eventTs: EpochMicros | undefined
 }
 
-const time = (s: Scan): EpochMicros => rfc3339Text(s.str(true)) ?? decline()
+const HEAD = new RegExp(
+  String.raw`^\{"channel":"l2_data","timestamp":"${STR}","sequence_num":${INT},"events":\[\{"type":"(update|snapshot)","product_id":"${STR}","updates":\[`
+)
+/** One update and what follows it: `,` (more) or `]` (the last, captured). */
+const UPDATE = new RegExp(
+  String.raw`\{"side":"(bid|offer)","event_time":"${STR}","price_level":"${DEC}","new_quantity":"${DEC}"\}(?:,|(\]))`,
+  "y"
+)
+const TAIL = "}]}"
 
-const decode = (text: string): L2Frame => {
-  const s = new Scan(text)
-  s.lit('{"channel":"l2_data","timestamp":')
-  const messageTs = time(s)
-  s.lit(',"sequence_num":')
-  const seq = s.uint()
-  s.lit(',"events":[{"type":"')
-  const snapshot = s.maybeLit('snapshot"')
-  if (!snapshot) s.lit('update"')
-  s.lit(',"product_id":')
-  const product = s.str(true)
-  s.lit(',"updates":[')
+export const fastL2 = (text: string): L2Frame | undefined => {
+  const h = HEAD.exec(text)
+  if (h === null) return undefined
+  const messageTs = rfc3339Text(h[1] as string)
+  if (messageTs === undefined) return undefined
   const bids: Array<Level> = []
   const asks: Array<Level> = []
   let eventTs: EpochMicros | undefined
-  if (!s.maybe(93)) {
-    do {
-      s.lit('{"side":"')
-      const bid = s.maybeLit('bid"')
-      if (!bid) s.lit('offer"')
-      s.lit(',"event_time":')
-      const t = time(s)
-      s.lit(',"price_level":')
-      const price = s.decimal()
-      s.lit(',"new_quantity":')
-      const size = s.decimal()
-      s.ch(125) // }
-      ;(bid ? bids : asks).push([price, size])
+  let i = h[0].length
+  if (text.charCodeAt(i) === 93) i++
+  else {
+    UPDATE.lastIndex = i
+    for (;;) {
+      const m = UPDATE.exec(text)
+      if (m === null) return undefined
+      const t = rfc3339Text(m[2] as string)
+      if (t === undefined) return undefined
+      const level = [unsafeDecimal(m[3] as string), unsafeDecimal(m[4] as string)] as [Decimal, Decimal]
+      if (m[1] === "bid") bids.push(level)
+      else asks.push(level)
       if (eventTs === undefined || t > eventTs) eventTs = t
-    } while (s.maybe(44))
-    s.ch(93) // ]
+      if (m[5] !== undefined) break
+    }
+    i = UPDATE.lastIndex
   }
-  s.lit("}]}")
-  s.end()
-  return { messageTs, seq, snapshot, product, bids, asks, eventTs }
+  if (text.length !== i + TAIL.length || !text.endsWith(TAIL)) return undefined
+  return { messageTs, seq: Number(h[2]), snapshot: h[3] === "snapshot", product: h[4] as string, bids, asks, eventTs }
 }
-
-export const fastL2 = (text: string): L2Frame | undefined =>
-  text.startsWith('{"channel":"l2_data"') ? attempt(decode, text) : undefined

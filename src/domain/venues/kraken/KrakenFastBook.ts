@@ -1,5 +1,6 @@
+import { type Decimal, unsafeDecimal } from "../../Decimal.ts"
 import type { Level } from "../../Events.ts"
-import { attempt, Scan } from "../common/FastScan.ts"
+import { DEC, INT, STR } from "../common/FastPatterns.ts"
 
 /**
  * Fast path for Kraken v2 book frames in the exact shape the venue sends, one
@@ -8,11 +9,11 @@ import { attempt, Scan } from "../common/FastScan.ts"
  *   {"channel":"book","type":"update"|"snapshot","data":[{"symbol":"…",
  *    "bids":[{"price":<num>,"qty":<num>},…],"asks":[…],"checksum":<int>(,"timestamp":"…")?}]}
  *
- * Numbers are read as their wire text (the checksum needs those digits), like the
- * lossless parser does. Exponents, signs, whitespace, other key orders, extra
- * fields or several books in one frame decline to the general path (FastScan.ts).
- * The timestamp is returned as text: the normalizer parses it as the general
- * path does, and declines when it is not RFC 3339.
+ * Numbers are captured as their wire text (the checksum needs those digits), as
+ * the lossless parser keeps them. Exponents, signs, whitespace, other key orders,
+ * extra fields or several books in one frame return undefined: the general path
+ * decides (FastPatterns.ts). The timestamp is returned as text; the normalizer
+ * parses it as the general path does, and declines when it is not RFC 3339.
  */
 export interface BookFrame {
   readonly snapshot: boolean
@@ -23,43 +24,37 @@ export interface BookFrame {
   readonly timestamp: string | undefined
 }
 
-const CLOSE = 93 // ]
-const COMMA = 44
+const HEAD = new RegExp(
+  String.raw`^\{"channel":"book","type":"(snapshot|update)","data":\[\{"symbol":"${STR}","bids":\[`
+)
+/** One level and what follows it: `,` (more) or `]` (the last, captured). */
+const LEVEL = new RegExp(String.raw`\{"price":${DEC},"qty":${DEC}\}(?:,|(\]))`, "y")
+const ASKS = ',"asks":['
+const TAIL = new RegExp(String.raw`,"checksum":${INT}(?:,"timestamp":"${STR}")?\}\]\}$`, "y")
 
-const levels = (s: Scan): Array<Level> => {
-  s.ch(91) // [
-  const out: Array<Level> = []
-  if (s.maybe(CLOSE)) return out
-  do {
-    s.lit('{"price":')
-    const p = s.bareDecimal()
-    s.lit(',"qty":')
-    const q = s.bareDecimal()
-    s.ch(125) // }
-    out.push([p, q])
-  } while (s.maybe(COMMA))
-  s.ch(CLOSE)
-  return out
+/** Levels from `at` (just after the opening bracket); returns the index after the closing one, or -1. */
+const levels = (text: string, at: number, out: Array<Level>): number => {
+  if (text.charCodeAt(at) === 93) return at + 1
+  LEVEL.lastIndex = at
+  for (;;) {
+    const m = LEVEL.exec(text)
+    if (m === null) return -1
+    out.push([unsafeDecimal(m[1] as string), unsafeDecimal(m[2] as string)] as [Decimal, Decimal])
+    if (m[3] !== undefined) return LEVEL.lastIndex
+  }
 }
 
-const decode = (text: string): BookFrame => {
-  const s = new Scan(text)
-  s.lit('{"channel":"book","type":"')
-  const snapshot = s.maybeLit('snapshot"')
-  if (!snapshot) s.lit('update"')
-  s.lit(',"data":[{"symbol":')
-  const native = s.str(true)
-  s.lit(',"bids":')
-  const bids = levels(s)
-  s.lit(',"asks":')
-  const asks = levels(s)
-  s.lit(',"checksum":')
-  const checksum = s.uint()
-  const timestamp = s.maybeLit(',"timestamp":') ? s.str(true) : undefined
-  s.lit("}]}")
-  s.end()
-  return { snapshot, native, bids, asks, checksum, timestamp }
+export const fastBook = (text: string): BookFrame | undefined => {
+  const h = HEAD.exec(text)
+  if (h === null) return undefined
+  const bids: Array<Level> = []
+  let i = levels(text, h[0].length, bids)
+  if (i < 0 || !text.startsWith(ASKS, i)) return undefined
+  const asks: Array<Level> = []
+  i = levels(text, i + ASKS.length, asks)
+  if (i < 0) return undefined
+  TAIL.lastIndex = i
+  const t = TAIL.exec(text)
+  if (t === null) return undefined
+  return { snapshot: h[1] === "snapshot", native: h[2] as string, bids, asks, checksum: Number(t[1]), timestamp: t[2] }
 }
-
-export const fastBook = (text: string): BookFrame | undefined =>
-  text.startsWith('{"channel":"book"') ? attempt(decode, text) : undefined
