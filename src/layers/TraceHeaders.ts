@@ -10,8 +10,14 @@ import type { BusRecord, OutgoingRecord } from "../services/Bus.ts"
  * frame through ingest, the bus and every consumer role (each its own process and
  * service name in Jaeger).
  *
- * Producer:  bus.publish(yield* injectTraceHeaders(records))   inside the publish span
- * Consumer:  handle(batch).pipe(withConsumerSpan("sink.clickhouse.write", batch))
+ * Producer:  publishTraced("candles.publish", records, bus.publish)   (a producer span + the headers)
+ *            or, building headers itself on a hot path, currentTraceparent once per batch (IngestStage)
+ * Consumer:  handle(batch).pipe(withConsumerSpan("sink.clickhouse.batch", batch))
+ *
+ * The stage spans this gives, per batch: ingest.batch (root) > ingest.decode, ingest.publish;
+ * sink.<name>.batch > sink.<name>.write; candles.batch > candles.close > candles.publish
+ * (an idle close continues the trace of the partition's last batch); features.batch >
+ * features.publish; signals.batch > signals.signal, signals.publish.
  */
 
 /** The span the caller runs in, as a W3C context; undefined outside any span. */
