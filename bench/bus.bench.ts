@@ -13,12 +13,19 @@
  *            - `kcat -P` from a file,
  *            all with the same settings: idempotent, acks=all, lz4, linger 5 ms,
  *            murmur2 partitioner, each to a fresh topic;
+ *   ceiling  - the raw binding again without what the bus's contract needs, to
+ *              show where the time goes: without per-record delivery reports
+ *              (`delivery.report.only.error`: only failures are reported, the run
+ *              ends on flush(), so no offsets per record), and without the headers
+ *              too;
  *   consume  - the bus (fresh group from the start until N records; once reading
  *              only, once committing every batch), the raw binding's consume(1000)
  *              loop, and `kcat -C -e`, all over the bus's topic.
- * Reported: wall-clock msgs/s (kcat's includes its process start) and CPU time
+ * Reported: wall-clock msgs/s (kcat's includes its process start and connect,
+ * the bus's and the binding's start once connected) and CPU time
  * per message (whole process, all threads: getrusage for node, bash `times` for
- * kcat), which stays meaningful on a machine shared with other work.
+ * kcat), which stays meaningful on a machine shared with other work, and the
+ * load average (`uptime`) before and after.
  */
 import { spawn, spawnSync } from "node:child_process"
 import { mkdtempSync, writeFileSync } from "node:fs"
@@ -61,8 +68,10 @@ const events = Array.from({ length: N }, (_, i) => {
 })
 const HEADERS = { "mf-type": "Trade", "mf-v": "1" }
 const encoder = new TextEncoder()
+// Encoded once: the bus and the raw binding send the very same bytes.
+const payloads = events.map((e) => Buffer.from(encoder.encode(e.value)))
 const records = (topic: string): Array<OutgoingRecord> =>
-  events.map((e) => ({ topic, key: e.key, value: encoder.encode(e.value), headers: HEADERS }))
+  events.map((e, i) => ({ topic, key: e.key, value: payloads[i] as Uint8Array, headers: HEADERS }))
 
 const dir = mkdtempSync(join(tmpdir(), "mf-bench-"))
 const kcatInput = join(dir, "events.txt")
@@ -111,30 +120,56 @@ const kcat = (args: ReadonlyArray<string>) =>
     })
   })
 
-/** The binding alone: produce() per record, resolve on the last delivery report. */
-const rawProduce = (topic: string) =>
-  Effect.callback<void, Error>((resume) => {
-    const producer = new Kafka.Producer(producerConfig(options))
+/**
+ * The binding alone: produce() per record. `reports: "each"` is what the bus
+ * does (one delivery report per record, the run ends on the last one);
+ * `reports: "failures"` asks librdkafka for failed records only and ends on
+ * flush() (any failure fails the run), which is as far as this binding goes
+ * without a per-record crossing back into JavaScript.
+ */
+const rawProduce = (topic: string, mode: { readonly reports: "each" | "failures"; readonly headers: boolean }) =>
+  Effect.callback<Measure, Error>((resume) => {
+    const perRecord = mode.reports === "each"
+    const producer = new Kafka.Producer({
+      ...producerConfig(options),
+      ...(perRecord ? {} : { "delivery.report.only.error": true })
+    })
+    // Timed from the first produce() to the last report / flush, like the bus
+    // (whose connect happens once, before the measurement).
+    let c0 = process.cpuUsage()
+    let t0 = performance.now()
+    let finished = false
     let delivered = 0
+    const done = (err?: unknown) => {
+      if (finished) return
+      finished = true
+      const c = process.cpuUsage(c0)
+      const m: Measure = { ms: performance.now() - t0, cpuMs: (c.user + c.system) / 1_000 }
+      producer.disconnect(() => resume(err === undefined ? Effect.succeed(m) : Effect.fail(new Error(String(err)))))
+    }
     producer.on("delivery-report", (err) => {
-      if (err) resume(Effect.fail(new Error(String(err))))
-      else if (++delivered === N) producer.disconnect(() => resume(Effect.void))
+      if (err) done(err)
+      else if (perRecord && ++delivered === N) done()
     })
     producer.connect({ timeout: 10_000 }, (err) => {
       if (err) return resume(Effect.fail(new Error(String(err))))
       producer.setPollInBackground(true)
-      const headers = [{ "mf-type": "Trade" }, { "mf-v": "1" }]
+      const headers = mode.headers ? [{ "mf-type": "Trade" }, { "mf-v": "1" }] : undefined
       let i = 0
       const pump = () => {
         try {
           for (; i < N; i++) {
-            const e = events[i] as { key: string; value: string }
-            producer.produce(topic, null, Buffer.from(e.value), e.key, null, i, headers)
+            const e = events[i] as { key: string }
+            producer.produce(topic, null, payloads[i] as Buffer, e.key, null, perRecord ? i : undefined, headers)
           }
         } catch {
           setTimeout(pump, 1) // queue full: let deliveries drain
+          return
         }
+        if (!perRecord) producer.flush(60_000, (err) => done(err ?? undefined))
       }
+      c0 = process.cpuUsage()
+      t0 = performance.now()
       pump()
     })
   })
@@ -168,6 +203,8 @@ const rawConsume = (topic: string) =>
 interface RoundResult {
   readonly busPublish: Measure
   readonly rawProduce: Measure
+  readonly rawFailuresOnly: Measure
+  readonly rawBare: Measure
   readonly kcatProduce: Measure
   readonly busConsume: Measure
   readonly busConsumeCommit: Measure
@@ -179,13 +216,15 @@ const round = (r: number): Effect.Effect<RoundResult, unknown, Bus> =>
   Effect.gen(function* () {
     const bus = yield* Bus
     const topic = (what: string) => `bench.${runId}.${r}.${what}`
-    yield* bus.createTopics([spec(topic("bus")), spec(topic("raw")), spec(topic("kcat"))])
+    yield* bus.createTopics(["bus", "raw", "raw-failures", "raw-bare", "kcat"].map((t) => spec(topic(t))))
     const all = records(topic("bus"))
     const chunks: Array<Array<OutgoingRecord>> = []
     for (let i = 0; i < all.length; i += CHUNK) chunks.push(all.slice(i, i + CHUNK))
 
     const busPublish = yield* measured(Effect.forEach(chunks, (c) => bus.publish(c), { concurrency: IN_FLIGHT }))
-    const raw = yield* measured(rawProduce(topic("raw")))
+    const raw = yield* rawProduce(topic("raw"), { reports: "each", headers: true })
+    const rawFailuresOnly = yield* rawProduce(topic("raw-failures"), { reports: "failures", headers: true })
+    const rawBare = yield* rawProduce(topic("raw-bare"), { reports: "failures", headers: false })
     const kcatProduce = yield* kcat(["-P", "-t", topic("kcat"), "-K", "\t", "-l", kcatInput, ...kcatProducerFlags])
 
     const consume = (group: string, commit: boolean) =>
@@ -210,6 +249,8 @@ const round = (r: number): Effect.Effect<RoundResult, unknown, Bus> =>
     return {
       busPublish,
       rawProduce: raw,
+      rawFailuresOnly,
+      rawBare,
       kcatProduce,
       busConsume,
       busConsumeCommit,
@@ -223,12 +264,14 @@ const rate = (ms: number) => Math.round(N / (ms / 1_000))
 const perMsg = (cpuMs: number) => ((cpuMs * 1_000) / N).toFixed(1)
 
 const program = Effect.gen(function* () {
+  const loadBefore = loadavg()
   const rounds: Array<RoundResult> = []
   for (let r = 0; r < ROUNDS; r++) {
     const x = yield* round(r)
     rounds.push(x)
     console.error(
-      `round ${r + 1}: produce bus ${rate(x.busPublish.ms)}/s raw ${rate(x.rawProduce.ms)}/s kcat ${rate(x.kcatProduce.ms)}/s; ` +
+      `round ${r + 1}: produce bus ${rate(x.busPublish.ms)}/s raw ${rate(x.rawProduce.ms)}/s ` +
+        `(failures-only ${rate(x.rawFailuresOnly.ms)}/s, bare ${rate(x.rawBare.ms)}/s) kcat ${rate(x.kcatProduce.ms)}/s; ` +
         `consume bus ${rate(x.busConsume.ms)}/s (+commit ${rate(x.busConsumeCommit.ms)}/s) raw ${rate(x.rawConsume.ms)}/s kcat ${rate(x.kcatConsume.ms)}/s`
     )
   }
@@ -244,8 +287,10 @@ const program = Effect.gen(function* () {
   console.log(
     `N=${N} events of ${EVENT_BYTES} bytes + 2 headers, ${PARTITIONS} partitions, median of ${ROUNDS} rounds;`
   )
+  const load = (l: ReadonlyArray<number>) => l.map((x) => x.toFixed(2)).join(" ")
   console.log(
-    `bus publish: chunks of ${CHUNK} records, ${IN_FLIGHT} publish calls in flight; load average ${loadavg()[0]?.toFixed(1)}`
+    `bus publish: chunks of ${CHUNK} records, ${IN_FLIGHT} publish calls in flight; ` +
+      `load average (1/5/15 min) ${load(loadBefore)} before, ${load(loadavg())} after`
   )
   console.log("")
   console.log(
@@ -276,6 +321,19 @@ const program = Effect.gen(function* () {
       (x) => x.kcatConsume
     )
   )
+  // Same-round ratios: kcat's wall rate swings between rounds on a shared
+  // machine, so each client is compared with the kcat run next to it.
+  const vsKcat = (f: (x: RoundResult) => Measure) => median(rounds.map((x) => x.kcatProduce.ms / f(x).ms)).toFixed(2)
+  const ceiling = (label: string, f: (x: RoundResult) => Measure) =>
+    `| ${label} | ${wall(f)} | ${vsKcat(f)} | ${cpu(f)} |`
+  console.log("")
+  console.log("| produce, same records and settings | msgs/s | / kcat (same round) | CPU µs/msg |")
+  console.log("| --- | ---: | ---: | ---: |")
+  console.log(ceiling("kcat -P", (x) => x.kcatProduce))
+  console.log(ceiling("bus publish (offset per record)", (x) => x.busPublish))
+  console.log(ceiling("binding, delivery report per record (the bus's floor)", (x) => x.rawProduce))
+  console.log(ceiling("binding, failures-only reports + flush (no offsets)", (x) => x.rawFailuresOnly))
+  console.log(ceiling("binding, failures-only, no headers", (x) => x.rawBare))
 })
 
 Effect.runPromise(program.pipe(Effect.provide(KafkaBus.layer(options)))).then(

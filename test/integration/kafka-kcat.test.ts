@@ -90,6 +90,32 @@ layer(KafkaBus.layer({ brokers, clientId: "mf-kcat-test" }), { excludeTestServic
       })
     )
 
+    it.effect("a value that is a view into a larger buffer is published as exactly its own bytes", () =>
+      Effect.gen(function* () {
+        // The producer hands a record's Uint8Array to librdkafka without copying
+        // it into a Buffer first: a view's offset and length must be honoured.
+        const bus = yield* Bus
+        const topic = uniqueName("kcat-views")
+        yield* bus.createTopics([spec(topic)])
+        const bodies = KEYS.map((key, i) => JSON.stringify({ seq: i, key }))
+        const arena = encoder.encode(`<${bodies.join("|")}>`)
+        let at = 1
+        const records = KEYS.map((key, i): OutgoingRecord => {
+          const length = encoder.encode(bodies[i]).byteLength
+          const value = arena.subarray(at, at + length)
+          at += length + 1
+          return { topic, key, value }
+        })
+        yield* bus.publish(records)
+        const seen = yield* kcatReadAll(topic)
+        assert.deepStrictEqual(
+          seen.map((r) => r.payload).sort(),
+          [...bodies].sort(),
+          "kcat reads each view's bytes, nothing before or after them"
+        )
+      })
+    )
+
     it.effect("the bus consumes what kcat produces, on the partitions murmur2 gives the keys", () =>
       Effect.gen(function* () {
         const bus = yield* Bus
