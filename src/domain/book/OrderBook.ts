@@ -7,8 +7,9 @@ import type { Level } from "../Events.ts"
  *
  * Layout: each side is stored WORST first, best at the end, because most updates
  * touch the top of the book, and an insert or delete there moves only the few
- * levels after it. A map from price to level makes a size change (the most common
- * update) a lookup with no search.
+ * levels after it. A level is found by binary search on the price as a double:
+ * measured faster than a map from a canonical price key (which costs a string
+ * copy and a hash per update), and "0.10" and "0.1" still meet as one level.
  *
  * Ordering uses the price as a double with an exact decimal tie-break: a double is
  * monotonic in the decimal value, and any decimal of up to 15 significant digits
@@ -33,13 +34,32 @@ export const isZeroText = (s: string): boolean => {
   return s.length > 0
 }
 
-/** One key per price value whatever its trailing zeros ("0.10" and "0.1" are one level). */
-const levelKey = (price: string): string => {
-  if (price.indexOf(".") < 0) return price
-  let end = price.length
-  while (price.charCodeAt(end - 1) === 48) end--
-  if (price.charCodeAt(end - 1) === 46) end--
-  return end === price.length ? price : price.slice(0, end)
+/**
+ * Near the top of the book (the end of the array, where most changes happen) a
+ * short copy loop moves the few levels after the slot without the array that
+ * `splice` allocates for its result; deeper slots use `splice`'s bulk move.
+ */
+const SHORT_MOVE = 32
+
+const insertAt = (levels: Array<Entry>, i: number, e: Entry): void => {
+  const n = levels.length
+  if (n - i > SHORT_MOVE) {
+    levels.splice(i, 0, e)
+    return
+  }
+  levels.push(e)
+  for (let k = n; k > i; k--) levels[k] = levels[k - 1] as Entry
+  levels[i] = e
+}
+
+const removeAt = (levels: Array<Entry>, i: number): void => {
+  const n = levels.length
+  if (n - i > SHORT_MOVE) {
+    levels.splice(i, 1)
+    return
+  }
+  for (let k = i; k < n - 1; k++) levels[k] = levels[k + 1] as Entry
+  levels.pop()
 }
 
 const NOTHING_CUT: { readonly bids: ReadonlyArray<Level>; readonly asks: ReadonlyArray<Level> } = Object.freeze({
@@ -49,32 +69,26 @@ const NOTHING_CUT: { readonly bids: ReadonlyArray<Level>; readonly asks: Readonl
 
 export class OrderBook {
   private readonly sides: { bid: Array<Entry>; ask: Array<Entry> } = { bid: [], ask: [] }
-  /** Price key -> level, so that a size change (most updates) needs no search. */
-  private readonly index: { bid: Map<string, Entry>; ask: Map<string, Entry> } = { bid: new Map(), ask: new Map() }
 
   /** Sets a level to an absolute size; size zero removes it. Returns false when removing a level that was absent. */
   set(side: BookSide, price: Decimal, size: Decimal): boolean {
-    const index = this.index[side]
-    const key = levelKey(price)
-    const hit = index.get(key)
-    if (isZeroText(size)) {
-      if (hit === undefined) return false
-      const levels = this.sides[side]
-      let i = this.position(side, hit.rank, hit.price)
-      while (levels[i] !== hit) i++
-      levels.splice(i, 1)
-      index.delete(key)
-      return true
-    }
-    if (hit !== undefined) {
-      hit.size = size
-      return true
-    }
+    const levels = this.sides[side]
     const n = Number(price)
     const rank = side === "bid" ? -n : n
-    const entry: Entry = { rank, price, size }
-    this.sides[side].splice(this.position(side, rank, price), 0, entry)
-    index.set(key, entry)
+    // The first level not worse than this price: the level itself when present.
+    const i = this.position(side, rank, price)
+    const at = levels[i]
+    const hit = at !== undefined && at.rank === rank && (at.price === price || compare(at.price, price) === 0)
+    if (isZeroText(size)) {
+      if (!hit) return false
+      removeAt(levels, i)
+      return true
+    }
+    if (hit) {
+      at.size = size
+      return true
+    }
+    insertAt(levels, i, { rank, price, size })
     return true
   }
 
@@ -107,8 +121,6 @@ export class OrderBook {
   clear(): void {
     this.sides.bid.length = 0
     this.sides.ask.length = 0
-    this.index.bid.clear()
-    this.index.ask.clear()
   }
 
   /** Levels best first, at most `depth` of them. */
@@ -156,7 +168,6 @@ export class OrderBook {
       if (levels.length <= depth) return []
       // The worst levels are at the front; report them best first, like `levels`.
       const removed = levels.splice(0, levels.length - depth)
-      for (const e of removed) this.index[side].delete(levelKey(e.price))
       return removed.reverse().map((e): Level => [e.price, e.size])
     }
     return { bids: cut("bid"), asks: cut("ask") }
