@@ -176,7 +176,7 @@ export const lineChart = (series: ReadonlyArray<Series>, width = 960, height = 5
         2
       )
     }
-    const ky = top + 8 + i * 12
+    const ky = top + 8 + i * 14
     line(img, right - 60, ky, right - 30, ky, c, 3)
     text(img, right - 20, ky - 4, String(i + 1), dark)
   })

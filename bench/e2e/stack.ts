@@ -223,7 +223,7 @@ export const startStack = async (o: StackOptions): Promise<Stack> => {
   procs.push(probe)
   ready.push(probe.next("ready", 120_000).then(() => undefined))
   const chProbe =
-    o.clickhouseProbe === false
+    o.clickhouseProbe === false || !roles.includes("sink-clickhouse")
       ? undefined
       : startProc(
           "clickhouse-probe",
