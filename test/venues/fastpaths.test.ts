@@ -11,6 +11,7 @@ import { fastL2 } from "../../src/domain/venues/coinbase/CoinbaseFastL2.ts"
 import { rfc3339Text } from "../../src/domain/venues/common/Wire.ts"
 import { VENUES } from "../../src/domain/venues/index.ts"
 import { fastBook } from "../../src/domain/venues/kraken/KrakenFastBook.ts"
+import { fastTrades } from "../../src/domain/venues/kraken/KrakenFastTrade.ts"
 
 /**
  * The fast decoders (Binance depth, Coinbase level2, Kraken book) must accept a
@@ -302,5 +303,53 @@ describe("Kraken checksum streamed through the CRC", () => {
       ),
       { numRuns: 1000 }
     )
+  })
+})
+
+// ---------------------------------------------------------------- Kraken trades
+
+const krakenTrade = fc.record({
+  symbol: fc.constantFrom(["BTC/USD", true] as const, ["XBT/USD", true] as const, ["BTCUSD", false] as const),
+  side: fc.constantFrom(["buy", true] as const, ["sell", true] as const, ["BUY", false] as const),
+  price: krakenNumber,
+  qty: krakenNumber,
+  ordType: fc.constantFrom('"market"', '"limit"', "1", '""'),
+  step: fc.oneof({ weight: 8, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.integer({ min: -2, max: 4 }) }),
+  t: time
+})
+
+const krakenTradeStep = fc.record({
+  type: fc.constantFrom("update", "update", "snapshot", "other"),
+  trades: fc.array(krakenTrade, { maxLength: 3 }),
+  mutation: fc.option(mutation, { freq: 5, nil: undefined })
+})
+
+describe("Kraken trade fast path", () => {
+  it("yields the same events (gaps and repeats included), errors as the general path", () => {
+    fc.assert(
+      fc.property(fc.array(krakenTradeStep, { minLength: 1, maxLength: 30 }), (steps) => {
+        let id = 1000
+        const frames = steps.map((s, i) => {
+          const items = s.trades.map((x) => {
+            id = Math.max(0, id + x.step)
+            return `{"symbol":"${x.symbol[0]}","side":"${x.side[0]}","price":${x.price[0]},"qty":${x.qty[0]},"ord_type":${x.ordType},"trade_id":${id},"timestamp":"${x.t[0]}"}`
+          })
+          const clean = `{"channel":"trade","type":"${s.type}","data":[${items.join(",")}]}`
+          const wellFormed =
+            s.type !== "other" &&
+            s.trades.every((x) => x.symbol[1] && x.side[1] && x.price[1] && x.qty[1] && x.ordType !== "1" && x.t[1])
+          if (wellFormed && s.mutation === undefined) assert.isDefined(fastTrades(clean), clean)
+          return ws("kraken", s.mutation === undefined ? clean : mutate(clean, s.mutation), i)
+        })
+        samePaths("kraken", frames)
+      }),
+      { numRuns: 300 }
+    )
+  })
+
+  it("takes the venue's current shape", () => {
+    const text =
+      '{"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"buy","price":77120.0,"qty":0.00048389,"ord_type":"limit","trade_id":105702534,"timestamp":"2026-08-22T17:30:53.355059Z"}]}'
+    assert.strictEqual(fastTrades(text)?.trades[0]?.price, "77120.0")
   })
 })

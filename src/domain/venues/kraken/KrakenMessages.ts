@@ -27,16 +27,18 @@ import {
 const ASSET = /^[A-Z0-9]{1,20}$/
 const LEGACY: Readonly<Record<string, string>> = { XBT: "BTC", XDG: "DOGE" }
 
-export const krakenSymbol = (native: string): SymbolT => {
+/** `BTC/USD` -> `BTC-USD`; undefined when it is not BASE/QUOTE. */
+export const krakenSymbolOrUndefined = (native: string): SymbolT | undefined => {
   const slash = native.indexOf("/")
   const base = native.slice(0, slash)
   const quote = native.slice(slash + 1)
   const b = LEGACY[base] ?? base
   const q = LEGACY[quote] ?? quote
-  return slash > 0 && ASSET.test(b) && ASSET.test(q)
-    ? unsafeSymbol(`${b}-${q}`)
-    : fail(`symbol ${native}: expected BASE/QUOTE`)
+  return slash > 0 && ASSET.test(b) && ASSET.test(q) ? unsafeSymbol(`${b}-${q}`) : undefined
 }
+
+export const krakenSymbol = (native: string): SymbolT =>
+  krakenSymbolOrUndefined(native) ?? fail(`symbol ${native}: expected BASE/QUOTE`)
 
 export interface Ctx {
   readonly receivedTs: EpochMicros | undefined

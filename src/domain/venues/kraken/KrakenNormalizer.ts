@@ -1,7 +1,8 @@
 import { ChecksumBook } from "../../book/ChecksumBook.ts"
 import type { Precision } from "../../book/KrakenChecksum.ts"
+import { unsafeDecimal } from "../../Decimal.ts"
 import { DecodeError } from "../../Errors.ts"
-import type { Candle, FeedStatus, Level, MarketEvent } from "../../Events.ts"
+import type { Candle, FeedStatus, Level, MarketEvent, Trade } from "../../Events.ts"
 import type { RawFrame } from "../../Recording.ts"
 import { type EpochMicros, micros } from "../../Time.ts"
 import { applyConnectionNote, readConnectionNote } from "../common/ConnectionNote.ts"
@@ -21,7 +22,8 @@ import {
 } from "../common/Wire.ts"
 import type { NormalizeResult, Normalizer, NormalizerOptions, Tuning } from "../Venue.ts"
 import { fastBook } from "./KrakenFastBook.ts"
-import { type Ctx, krakenSymbol, levels, ohlc, ticker, trade } from "./KrakenMessages.ts"
+import { fastTrades } from "./KrakenFastTrade.ts"
+import { type Ctx, krakenSymbol, krakenSymbolOrUndefined, levels, ohlc, ticker, trade } from "./KrakenMessages.ts"
 
 /**
  * One Kraken v2 connection's normalizer.
@@ -86,18 +88,51 @@ export const makeKrakenNormalizer = (options: NormalizerOptions = {}, tuning: Tu
   })
 
   const trades = (data: ReadonlyArray<unknown>, c: Ctx, isUpdate: boolean, out: Array<MarketEvent>): void => {
-    for (const raw of data) {
-      const t = trade(asObject(raw, "trade"), c)
-      seen(t.exchangeTs)
-      const id = Number(t.tradeId)
-      const last = lastTradeId.get(t.nativeSymbol)
-      if (last !== undefined && id <= last) continue
-      if (isUpdate && last !== undefined && id > last + 1) {
-        out.push(tradeGap(t.nativeSymbol, last, id, t.exchangeTs, t.receivedTs))
-      }
-      lastTradeId.set(t.nativeSymbol, id)
-      out.push(t)
+    for (const raw of data) acceptTrade(trade(asObject(raw, "trade"), c), isUpdate, out)
+  }
+
+  /** Both decoders (fast and general) end here, one Trade at a time. */
+  const acceptTrade = (t: Trade, isUpdate: boolean, out: Array<MarketEvent>): void => {
+    seen(t.exchangeTs)
+    const id = Number(t.tradeId)
+    const last = lastTradeId.get(t.nativeSymbol)
+    if (last !== undefined && id <= last) return
+    if (isUpdate && last !== undefined && id > last + 1) {
+      out.push(tradeGap(t.nativeSymbol, last, id, t.exchangeTs, t.receivedTs))
     }
+    lastTradeId.set(t.nativeSymbol, id)
+    out.push(t)
+  }
+
+  /**
+   * The trade fast path (KrakenFastTrade.ts). Every Trade is built before any is
+   * accepted, so a symbol or time that does not read declines the whole frame
+   * with no state touched, and the general path reports it.
+   */
+  const fastTradeFrame = (frame: RawFrame): NormalizeResult | undefined => {
+    const f = fastTrades(frame.text)
+    if (f === undefined) return undefined
+    const list: Array<Trade> = []
+    for (const x of f.trades) {
+      const exchangeTs = rfc3339Text(x.timestamp)
+      const symbol = krakenSymbolOrUndefined(x.native)
+      if (exchangeTs === undefined || symbol === undefined) return undefined
+      list.push({
+        _tag: "Trade",
+        exchange: "kraken",
+        symbol,
+        nativeSymbol: x.native,
+        exchangeTs,
+        receivedTs: frame.receivedTs ?? exchangeTs,
+        tradeId: x.tradeId,
+        price: unsafeDecimal(x.price),
+        size: unsafeDecimal(x.qty),
+        side: x.side
+      })
+    }
+    const out: Array<MarketEvent> = []
+    for (const t of list) acceptTrade(t, f.update, out)
+    return { events: out, errors: [] }
   }
 
   const candles = (
@@ -218,7 +253,7 @@ export const makeKrakenNormalizer = (options: NormalizerOptions = {}, tuning: Tu
 
   const ws = (frame: RawFrame): NormalizeResult => {
     if (fastPaths) {
-      const fast = fastBookFrame(frame)
+      const fast = fastBookFrame(frame) ?? fastTradeFrame(frame)
       if (fast !== undefined) return fast
     }
     const msg = asObject(parseLossless(frame.text), "frame")
