@@ -1,4 +1,7 @@
-import { readFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { DuckDBInstance } from "@duckdb/node-api"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Stream } from "effect"
 import { candlesFromTrades } from "../../src/domain/candles/CandleAggregator.ts"
@@ -6,17 +9,21 @@ import type { Trade } from "../../src/domain/Events.ts"
 import { parseRecordingLine, type RawFrame, toRawFrame } from "../../src/domain/Recording.ts"
 import { parseRfc3339 } from "../../src/domain/Time.ts"
 import { VENUES } from "../../src/domain/venues/index.ts"
-import { syntheticFrames } from "../../src/layers/SyntheticFeed.ts"
+import { marketFrames } from "../../src/layers/SyntheticMarketFeed.ts"
 import { formatCandle } from "../../src/programs/demo.ts"
 import { fixturePath } from "../support/fixtures.ts"
 import { nonEmptyLines, runCli } from "./cli.ts"
 
 const referenceLines = (frames: ReadonlyArray<RawFrame>) => {
-  const normalizer = VENUES.binance.makeNormalizer()
+  const normalizers = {
+    binance: VENUES.binance.makeNormalizer(),
+    coinbase: VENUES.coinbase.makeNormalizer(),
+    kraken: VENUES.kraken.makeNormalizer()
+  }
   const trades: Array<Trade> = []
   let bad = 0
   for (const f of frames) {
-    const r = normalizer.push(f)
+    const r = normalizers[f.exchange].push(f)
     bad += r.errors.length
     for (const e of r.events) if (e._tag === "Trade") trades.push(e)
   }
@@ -28,27 +35,90 @@ const candleLines = (stdout: string) =>
     .filter((l) => l.startsWith("candle "))
     .sort()
 
+const dataDir = () => join(mkdtempSync(join(tmpdir(), "mf-demo-cli-")), "data")
+
+/** `duckdb '<file>' '<sql>'` / `duckdb -c '<sql>'` lines of the summary, shell quoting undone. */
+const suggestedQueries = (stdout: string) => {
+  const unquote = (s: string) => s.replaceAll(`'\\''`, "'")
+  const out: Array<{ readonly file: string | undefined; readonly sql: string }> = []
+  for (const line of nonEmptyLines(stdout)) {
+    const withFile = /^ {4}duckdb '((?:[^']|'\\'')*)' '(.*)'$/.exec(line)
+    if (withFile !== null) out.push({ file: unquote(withFile[1] ?? ""), sql: unquote(withFile[2] ?? "") })
+    const inline = /^ {4}duckdb -c '(.*)'$/.exec(line)
+    if (inline !== null) out.push({ file: undefined, sql: unquote(inline[1] ?? "") })
+  }
+  return out
+}
+
 describe("marketflow demo (subprocess)", () => {
   it("ends by itself; for a given seed it prints the candles computed directly from the session's trades", () => {
     const start = "2026-01-05T09:00:00Z"
-    const r = runCli(["demo", "--seed", "5", "--duration", "3m", "--start", start, "--invalid-rate", "0.002"])
+    const r = runCli([
+      "demo",
+      "--seed",
+      "5",
+      "--duration",
+      "3m",
+      "--start",
+      start,
+      "--invalid-rate",
+      "0.002",
+      "--data-dir",
+      dataDir()
+    ])
     assert.strictEqual(r.status, 0, r.stderr)
     const startTs = parseRfc3339(start)
     if (startTs === undefined) throw new Error("start")
     const frames = Effect.runSync(
-      Stream.runCollect(syntheticFrames({ seed: 5, start: startTs, durationMicros: 180_000_000, invalidRate: 0.002 }))
+      Stream.runCollect(marketFrames({ seed: 5, start: startTs, durationMicros: 180_000_000, invalidRate: 0.002 }))
     )
     const ref = referenceLines(frames)
     assert.deepStrictEqual(candleLines(r.stdout), ref.lines)
-    assert.strictEqual(ref.lines.length, 12) // 4 symbols x 3 minutes
+    assert.strictEqual(ref.lines.length, 30) // 10 listings (Binance 4, Coinbase 3, Kraken 3) x 3 minutes
+    assert.isAbove(ref.bad, 0)
     assert.include(r.stdout, `trades          ${ref.trades.length.toLocaleString("en-US")} normalized`)
     assert.include(r.stdout, `bad ${ref.bad} → dlq.ingest (${ref.bad} records)`)
-    assert.include(r.stdout, "lag 0")
+    assert.include(r.stdout, "lag 0; every other group drained (lag 0)")
+    // not a TTY here: the live view printed plain status lines, to stderr
+    assert.match(r.stderr, /… .*events\/s/)
+    assert.notInclude(r.stderr, "\x1b[")
+  })
+
+  it("the closing summary says where the data is, and the queries it suggests run and return rows", async () => {
+    const dir = dataDir()
+    const r = runCli(["demo", "--seed", "9", "--duration", "90s", "--data-dir", dir])
+    assert.strictEqual(r.status, 0, r.stderr)
+    const ticks = join(dir, "ticks.duckdb")
+    const candles = join(dir, "candles.duckdb")
+    const archive = join(dir, "archive")
+    for (const path of [ticks, candles, archive]) {
+      assert.include(r.stdout, path)
+      assert.isTrue(existsSync(path), path)
+    }
+    const queries = suggestedQueries(r.stdout)
+    assert.strictEqual(queries.length, 2, r.stdout)
+    for (const q of queries) {
+      const instance = await DuckDBInstance.create(q.file ?? ":memory:")
+      const connection = await instance.connect()
+      try {
+        const rows = (await connection.runAndReadAll(q.sql)).getRowObjectsJson()
+        assert.isAbove(rows.length, 0, q.sql)
+        // every venue is in the data, under its own symbols
+        assert.includeMembers([...new Set(rows.map((row) => String(row.exchange)))].sort(), [
+          "binance",
+          "coinbase",
+          "kraken"
+        ])
+      } finally {
+        connection.closeSync()
+        instance.closeSync()
+      }
+    }
   })
 
   it("--replay a fixture recording: the printed candles equal candles computed directly from its trades", () => {
     const path = fixturePath("binance/binance_us_aggTrade.jsonl")
-    const r = runCli(["demo", "--replay", path, "--exchange", "binance"])
+    const r = runCli(["demo", "--replay", path, "--exchange", "binance", "--data-dir", dataDir()])
     assert.strictEqual(r.status, 0, r.stderr)
     const frames = readFileSync(path, "utf8")
       .split("\n")
