@@ -8,6 +8,7 @@ import type { RawFrame } from "../../src/domain/Recording.ts"
 import { micros, parseRfc3339, toIsoString } from "../../src/domain/Time.ts"
 import { fastDepth } from "../../src/domain/venues/binance/BinanceFastDepth.ts"
 import { fastL2 } from "../../src/domain/venues/coinbase/CoinbaseFastL2.ts"
+import { fastMarketTrades } from "../../src/domain/venues/coinbase/CoinbaseFastTrades.ts"
 import { rfc3339Text } from "../../src/domain/venues/common/Wire.ts"
 import { VENUES } from "../../src/domain/venues/index.ts"
 import { fastBook } from "../../src/domain/venues/kraken/KrakenFastBook.ts"
@@ -351,5 +352,50 @@ describe("Kraken trade fast path", () => {
     const text =
       '{"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"buy","price":77120.0,"qty":0.00048389,"ord_type":"limit","trade_id":105702534,"timestamp":"2026-08-22T17:30:53.355059Z"}]}'
     assert.strictEqual(fastTrades(text)?.trades[0]?.price, "77120.0")
+  })
+})
+
+// ---------------------------------------------------------------- Coinbase market_trades
+
+const coinbaseTrade = fc.record({
+  product: fc.constantFrom(["BTC-USD", true] as const, ["BTC-PERP-INTX", true] as const, ["BTCUSD", false] as const),
+  side: fc.constantFrom(["BUY", true] as const, ["SELL", true] as const, ["buy", false] as const),
+  price: decimal,
+  size: decimal,
+  step: fc.oneof({ weight: 8, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.integer({ min: -2, max: 4 }) }),
+  idText: fc.oneof({ weight: 10, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+  t: time
+})
+
+const coinbaseTradeStep = fc.record({
+  type: fc.constantFrom("update", "update", "snapshot", "other"),
+  skip: fc.oneof({ weight: 8, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.integer({ min: -2, max: 3 }) }),
+  t: time,
+  trades: fc.array(coinbaseTrade, { maxLength: 3 }),
+  mutation: fc.option(mutation, { freq: 5, nil: undefined })
+})
+
+describe("Coinbase market_trades fast path", () => {
+  it("yields the same events (repeats and sequence gaps included), errors as the general path", () => {
+    fc.assert(
+      fc.property(fc.array(coinbaseTradeStep, { minLength: 1, maxLength: 30 }), (steps) => {
+        let id = 1000
+        let seq = 0
+        const frames = steps.map((s, i) => {
+          seq = i === 0 ? 0 : Math.max(0, seq + s.skip)
+          const items = s.trades.map((x) => {
+            id = Math.max(0, id + x.step)
+            return `{"product_id":"${x.product[0]}","trade_id":"${x.idText ? id : `x${id}`}","price":"${x.price[0]}","size":"${x.size[0]}","time":"${x.t[0]}","side":"${x.side[0]}"}`
+          })
+          const clean = `{"channel":"market_trades","timestamp":"${s.t[0]}","sequence_num":${seq},"events":[{"type":"${s.type}","trades":[${items.join(",")}]}]}`
+          const wellFormed =
+            s.type !== "other" && s.t[1] && s.trades.every((x) => x.side[1] && x.price[1] && x.size[1] && x.t[1])
+          if (wellFormed && s.mutation === undefined) assert.isDefined(fastMarketTrades(clean), clean)
+          return ws("coinbase", s.mutation === undefined ? clean : mutate(clean, s.mutation), i)
+        })
+        samePaths("coinbase", frames)
+      }),
+      { numRuns: 300 }
+    )
   })
 })

@@ -19,14 +19,16 @@ import { asArray, asObject, decimal, fail, type JsonObject, rfc3339Field, str } 
  */
 const ASSET = /^[A-Z0-9]{1,20}$/
 
-export const coinbaseSymbol = (product: string): SymbolT => {
+/** `BTC-USD` -> `BTC-USD`, `BTC-PERP-INTX` -> `BTC-PERPINTX`; undefined when it is not BASE-QUOTE. */
+export const coinbaseSymbolOrUndefined = (product: string): SymbolT | undefined => {
   const dash = product.indexOf("-")
   const base = product.slice(0, dash)
   const quote = product.slice(dash + 1).replaceAll("-", "")
-  return dash > 0 && ASSET.test(base) && ASSET.test(quote)
-    ? unsafeSymbol(`${base}-${quote}`)
-    : fail(`product ${product}: expected BASE-QUOTE`)
+  return dash > 0 && ASSET.test(base) && ASSET.test(quote) ? unsafeSymbol(`${base}-${quote}`) : undefined
 }
+
+export const coinbaseSymbol = (product: string): SymbolT =>
+  coinbaseSymbolOrUndefined(product) ?? fail(`product ${product}: expected BASE-QUOTE`)
 
 export interface Ctx {
   readonly receivedTs: EpochMicros | undefined

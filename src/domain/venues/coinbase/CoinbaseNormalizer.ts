@@ -1,14 +1,34 @@
 import { SnapshotDeltaBook } from "../../book/SnapshotDeltaBook.ts"
+import { unsafeDecimal } from "../../Decimal.ts"
 import { DecodeError } from "../../Errors.ts"
-import type { Candle, Level, MarketEvent } from "../../Events.ts"
+import type { Candle, Level, MarketEvent, Trade } from "../../Events.ts"
 import type { RawFrame } from "../../Recording.ts"
 import type { EpochMicros } from "../../Time.ts"
 import { applyConnectionNote, readConnectionNote } from "../common/ConnectionNote.ts"
 import { scored } from "../common/Scored.ts"
-import { asArray, asObject, type JsonObject, parseJson, rfc3339Field, str, uint, WireError } from "../common/Wire.ts"
+import {
+  asArray,
+  asObject,
+  type JsonObject,
+  parseJson,
+  rfc3339Field,
+  rfc3339Text,
+  str,
+  uint,
+  WireError
+} from "../common/Wire.ts"
 import type { NormalizeResult, Normalizer, NormalizerOptions, Tuning } from "../Venue.ts"
 import { fastL2 } from "./CoinbaseFastL2.ts"
-import { type Ctx, candle, coinbaseSymbol, l2Levels, ticker, trade } from "./CoinbaseMessages.ts"
+import { fastMarketTrades } from "./CoinbaseFastTrades.ts"
+import {
+  type Ctx,
+  candle,
+  coinbaseSymbol,
+  coinbaseSymbolOrUndefined,
+  l2Levels,
+  ticker,
+  trade
+} from "./CoinbaseMessages.ts"
 
 /**
  * One Coinbase Advanced Trade connection's normalizer.
@@ -69,7 +89,12 @@ export const makeCoinbaseNormalizer = (options: NormalizerOptions = {}, tuning: 
 
   const trades = (ev: JsonObject, c: Ctx, out: Array<MarketEvent>): void => {
     const list = asArray(ev.trades, "trades").map((raw) => trade(asObject(raw, "trade"), c))
-    if (ev.type === "snapshot") list.reverse()
+    acceptTrades(list, ev.type === "snapshot", out)
+  }
+
+  /** Both decoders (fast and general) end here with one event's Trades. */
+  const acceptTrades = (list: Array<Trade>, isSnapshot: boolean, out: Array<MarketEvent>): void => {
+    if (isSnapshot) list.reverse()
     for (const t of list) {
       const id = tradeId(t.tradeId)
       const last = lastTradeId.get(t.nativeSymbol)
@@ -77,6 +102,41 @@ export const makeCoinbaseNormalizer = (options: NormalizerOptions = {}, tuning: 
       if (id !== undefined) lastTradeId.set(t.nativeSymbol, id)
       out.push(t)
     }
+  }
+
+  /**
+   * The market_trades fast path (CoinbaseFastTrades.ts). Every Trade is built
+   * before the sequence check, as the frame is only taken whole: a product or
+   * time that does not read declines it with no state touched.
+   */
+  const fastTradesFrame = (frame: RawFrame): NormalizeResult | undefined => {
+    const f = fastMarketTrades(frame.text)
+    if (f === undefined) return undefined
+    const messageTs = rfc3339Text(f.timestamp)
+    if (messageTs === undefined) return undefined
+    const list: Array<Trade> = []
+    for (const x of f.trades) {
+      const exchangeTs = rfc3339Text(x.time)
+      const symbol = coinbaseSymbolOrUndefined(x.product)
+      if (exchangeTs === undefined || symbol === undefined) return undefined
+      list.push({
+        _tag: "Trade",
+        exchange: "coinbase",
+        symbol,
+        nativeSymbol: x.product,
+        exchangeTs,
+        receivedTs: frame.receivedTs ?? exchangeTs,
+        tradeId: x.tradeId,
+        price: unsafeDecimal(x.price),
+        size: unsafeDecimal(x.size),
+        side: x.maker === "SELL" ? "buy" : "sell"
+      })
+    }
+    const c: Ctx = { receivedTs: frame.receivedTs, messageTs }
+    const out: Array<MarketEvent> = []
+    const resync = checkSequence(f.seq, c, out)
+    acceptTrades(list, f.snapshot, out)
+    return resync.length > 0 ? { events: out, errors: [], resync: [...new Set(resync)] } : { events: out, errors: [] }
   }
 
   /** Coinbase marks no candle final: a later start closes the earlier bar (re-emitted closed). */
@@ -157,7 +217,7 @@ export const makeCoinbaseNormalizer = (options: NormalizerOptions = {}, tuning: 
 
   const ws = (frame: RawFrame): NormalizeResult => {
     if (fastPaths) {
-      const fast = fastL2Frame(frame)
+      const fast = fastL2Frame(frame) ?? fastTradesFrame(frame)
       if (fast !== undefined) return fast
     }
     const msg = asObject(parseJson(frame.text), "frame")
