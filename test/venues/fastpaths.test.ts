@@ -9,10 +9,12 @@ import { micros, parseRfc3339, toIsoString } from "../../src/domain/Time.ts"
 import { fastDepth } from "../../src/domain/venues/binance/BinanceFastDepth.ts"
 import { fastL2 } from "../../src/domain/venues/coinbase/CoinbaseFastL2.ts"
 import { fastMarketTrades } from "../../src/domain/venues/coinbase/CoinbaseFastTrades.ts"
+import { coinbaseSymbolOrUndefined } from "../../src/domain/venues/coinbase/CoinbaseMessages.ts"
 import { rfc3339Text } from "../../src/domain/venues/common/Wire.ts"
 import { VENUES } from "../../src/domain/venues/index.ts"
 import { fastBook } from "../../src/domain/venues/kraken/KrakenFastBook.ts"
 import { fastTrades } from "../../src/domain/venues/kraken/KrakenFastTrade.ts"
+import { krakenSymbolOrUndefined } from "../../src/domain/venues/kraken/KrakenMessages.ts"
 
 /**
  * The fast decoders (Binance depth, Coinbase level2, Kraken book) must accept a
@@ -339,7 +341,8 @@ describe("Kraken trade fast path", () => {
           const wellFormed =
             s.type !== "other" &&
             s.trades.every((x) => x.symbol[1] && x.side[1] && x.price[1] && x.qty[1] && x.ordType !== "1" && x.t[1])
-          if (wellFormed && s.mutation === undefined) assert.isDefined(fastTrades(clean), clean)
+          if (wellFormed && s.mutation === undefined)
+            assert.isDefined(fastTrades(clean, undefined, krakenSymbolOrUndefined), clean)
           return ws("kraken", s.mutation === undefined ? clean : mutate(clean, s.mutation), i)
         })
         samePaths("kraken", frames)
@@ -351,7 +354,7 @@ describe("Kraken trade fast path", () => {
   it("takes the venue's current shape", () => {
     const text =
       '{"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"buy","price":77120.0,"qty":0.00048389,"ord_type":"limit","trade_id":105702534,"timestamp":"2026-08-22T17:30:53.355059Z"}]}'
-    assert.strictEqual(fastTrades(text)?.trades[0]?.price, "77120.0")
+    assert.strictEqual(fastTrades(text, undefined, krakenSymbolOrUndefined)?.trades[0]?.price, "77120.0")
   })
 })
 
@@ -389,8 +392,11 @@ describe("Coinbase market_trades fast path", () => {
           })
           const clean = `{"channel":"market_trades","timestamp":"${s.t[0]}","sequence_num":${seq},"events":[{"type":"${s.type}","trades":[${items.join(",")}]}]}`
           const wellFormed =
-            s.type !== "other" && s.t[1] && s.trades.every((x) => x.side[1] && x.price[1] && x.size[1] && x.t[1])
-          if (wellFormed && s.mutation === undefined) assert.isDefined(fastMarketTrades(clean), clean)
+            s.type !== "other" &&
+            s.t[1] &&
+            s.trades.every((x) => x.product[1] && x.side[1] && x.price[1] && x.size[1] && x.t[1])
+          if (wellFormed && s.mutation === undefined)
+            assert.isDefined(fastMarketTrades(clean, undefined, coinbaseSymbolOrUndefined), clean)
           return ws("coinbase", s.mutation === undefined ? clean : mutate(clean, s.mutation), i)
         })
         samePaths("coinbase", frames)

@@ -1,4 +1,9 @@
+import { unsafeDecimal } from "../../Decimal.ts"
+import type { Trade } from "../../Events.ts"
+import type { Symbol as SymbolT } from "../../Identity.ts"
+import type { EpochMicros } from "../../Time.ts"
 import { DEC, INT, STR } from "../common/FastPatterns.ts"
+import { rfc3339Text } from "../common/Wire.ts"
 
 /**
  * Fast path for Coinbase Advanced Trade market_trades frames in the exact shape
@@ -7,26 +12,15 @@ import { DEC, INT, STR } from "../common/FastPatterns.ts"
  *   {"channel":"market_trades","timestamp":"…","sequence_num":N,"events":[{"type":"update"|"snapshot",
  *    "trades":[{"product_id":"…","trade_id":"…","price":"…","size":"…","time":"…","side":"BUY"|"SELL"},…]}]}
  *
- * Returns the fields as wire text; the normalizer builds the Trades exactly as
- * the general path does and declines (undefined) when a product or time does
- * not read, so the general path reports it. Anything else returns undefined here
- * (FastPatterns.ts).
+ * Every Trade of the frame is built before the normalizer accepts any; a product
+ * or time that does not read returns undefined, like any other shape
+ * (FastPatterns.ts), and the general path reports it.
  */
-export interface TradeFields {
-  readonly product: string
-  readonly tradeId: string
-  readonly price: string
-  readonly size: string
-  readonly time: string
-  /** The MAKER side, as sent. */
-  readonly maker: "BUY" | "SELL"
-}
-
 export interface TradesFrame {
-  readonly timestamp: string
+  readonly messageTs: EpochMicros
   readonly seq: number
   readonly snapshot: boolean
-  readonly trades: Array<TradeFields>
+  readonly trades: Array<Trade>
 }
 
 const HEAD = new RegExp(
@@ -39,10 +33,21 @@ const TRADE = new RegExp(
 )
 const TAIL = "}]}"
 
-export const fastMarketTrades = (text: string): TradesFrame | undefined => {
+/**
+ * `symbolOf` is the normalizer's (cached) product reader. The Trades are built as
+ * the general path builds them, field for field and in the same key order; the
+ * wire `side` is the maker's, so the taker side is its opposite.
+ */
+export const fastMarketTrades = (
+  text: string,
+  receivedTs: EpochMicros | undefined,
+  symbolOf: (product: string) => SymbolT | undefined
+): TradesFrame | undefined => {
   const h = HEAD.exec(text)
   if (h === null) return undefined
-  const trades: Array<TradeFields> = []
+  const messageTs = rfc3339Text(h[1] as string)
+  if (messageTs === undefined) return undefined
+  const trades: Array<Trade> = []
   let i = h[0].length
   if (text.charCodeAt(i) === 93) i++
   else {
@@ -50,18 +55,26 @@ export const fastMarketTrades = (text: string): TradesFrame | undefined => {
     for (;;) {
       const m = TRADE.exec(text)
       if (m === null) return undefined
+      const product = m[1] as string
+      const symbol = symbolOf(product)
+      const exchangeTs = rfc3339Text(m[5] as string)
+      if (symbol === undefined || exchangeTs === undefined) return undefined
       trades.push({
-        product: m[1] as string,
+        _tag: "Trade",
+        exchange: "coinbase",
+        symbol,
+        nativeSymbol: product,
+        exchangeTs,
+        receivedTs: receivedTs ?? exchangeTs,
         tradeId: m[2] as string,
-        price: m[3] as string,
-        size: m[4] as string,
-        time: m[5] as string,
-        maker: m[6] as "BUY" | "SELL"
+        price: unsafeDecimal(m[3] as string),
+        size: unsafeDecimal(m[4] as string),
+        side: m[6] === "SELL" ? "buy" : "sell"
       })
       if (m[7] !== undefined) break
     }
     i = TRADE.lastIndex
   }
   if (text.length !== i + TAIL.length || !text.endsWith(TAIL)) return undefined
-  return { timestamp: h[1] as string, seq: Number(h[2]), snapshot: h[3] === "snapshot", trades }
+  return { messageTs, seq: Number(h[2]), snapshot: h[3] === "snapshot", trades }
 }

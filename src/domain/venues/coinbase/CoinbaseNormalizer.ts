@@ -1,22 +1,12 @@
 import { SnapshotDeltaBook } from "../../book/SnapshotDeltaBook.ts"
-import { unsafeDecimal } from "../../Decimal.ts"
 import { DecodeError } from "../../Errors.ts"
 import type { Candle, Level, MarketEvent, Trade } from "../../Events.ts"
+import type { Symbol as SymbolT } from "../../Identity.ts"
 import type { RawFrame } from "../../Recording.ts"
 import type { EpochMicros } from "../../Time.ts"
 import { applyConnectionNote, readConnectionNote } from "../common/ConnectionNote.ts"
 import { scored } from "../common/Scored.ts"
-import {
-  asArray,
-  asObject,
-  type JsonObject,
-  parseJson,
-  rfc3339Field,
-  rfc3339Text,
-  str,
-  uint,
-  WireError
-} from "../common/Wire.ts"
+import { asArray, asObject, type JsonObject, parseJson, rfc3339Field, str, uint, WireError } from "../common/Wire.ts"
 import type { NormalizeResult, Normalizer, NormalizerOptions, Tuning } from "../Venue.ts"
 import { fastL2 } from "./CoinbaseFastL2.ts"
 import { fastMarketTrades } from "./CoinbaseFastTrades.ts"
@@ -44,12 +34,23 @@ import {
  * first, and a trade id at or below the last one emitted for the product (a
  * re-subscribe's snapshot) is not emitted twice.
  */
+const CHANNEL = '{"channel":"'
+
 export const makeCoinbaseNormalizer = (options: NormalizerOptions = {}, tuning: Tuning = {}): Normalizer => {
   const fastPaths = tuning.fastPaths ?? true
   const books = new Map<string, SnapshotDeltaBook>()
   const lastTradeId = new Map<string, bigint>()
   const openBars = new Map<string, Candle>()
   let lastSeq: number | undefined
+
+  // Products resolved once per connection (failures too); bounded like the venue's product list.
+  const symbols = new Map<string, SymbolT | undefined>()
+  const symbolOf = (product: string): SymbolT | undefined => {
+    if (symbols.has(product)) return symbols.get(product)
+    const s = coinbaseSymbolOrUndefined(product)
+    if (symbols.size < 100_000) symbols.set(product, s)
+    return s
+  }
 
   const bookFor = (product: string): SnapshotDeltaBook => {
     let b = books.get(product)
@@ -110,32 +111,12 @@ export const makeCoinbaseNormalizer = (options: NormalizerOptions = {}, tuning: 
    * time that does not read declines it with no state touched.
    */
   const fastTradesFrame = (frame: RawFrame): NormalizeResult | undefined => {
-    const f = fastMarketTrades(frame.text)
+    const f = fastMarketTrades(frame.text, frame.receivedTs, symbolOf)
     if (f === undefined) return undefined
-    const messageTs = rfc3339Text(f.timestamp)
-    if (messageTs === undefined) return undefined
-    const list: Array<Trade> = []
-    for (const x of f.trades) {
-      const exchangeTs = rfc3339Text(x.time)
-      const symbol = coinbaseSymbolOrUndefined(x.product)
-      if (exchangeTs === undefined || symbol === undefined) return undefined
-      list.push({
-        _tag: "Trade",
-        exchange: "coinbase",
-        symbol,
-        nativeSymbol: x.product,
-        exchangeTs,
-        receivedTs: frame.receivedTs ?? exchangeTs,
-        tradeId: x.tradeId,
-        price: unsafeDecimal(x.price),
-        size: unsafeDecimal(x.size),
-        side: x.maker === "SELL" ? "buy" : "sell"
-      })
-    }
-    const c: Ctx = { receivedTs: frame.receivedTs, messageTs }
+    const c: Ctx = { receivedTs: frame.receivedTs, messageTs: f.messageTs }
     const out: Array<MarketEvent> = []
     const resync = checkSequence(f.seq, c, out)
-    acceptTrades(list, f.snapshot, out)
+    acceptTrades(f.trades, f.snapshot, out)
     return resync.length > 0 ? { events: out, errors: [], resync: [...new Set(resync)] } : { events: out, errors: [] }
   }
 
@@ -217,7 +198,9 @@ export const makeCoinbaseNormalizer = (options: NormalizerOptions = {}, tuning: 
 
   const ws = (frame: RawFrame): NormalizeResult => {
     if (fastPaths) {
-      const fast = fastL2Frame(frame) ?? fastTradesFrame(frame)
+      // `{"channel":"l…` or `{"channel":"m…`: only the matching decoder runs.
+      const c = frame.text.startsWith(CHANNEL) ? frame.text.charCodeAt(CHANNEL.length) : 0
+      const fast = c === 108 ? fastL2Frame(frame) : c === 109 ? fastTradesFrame(frame) : undefined
       if (fast !== undefined) return fast
     }
     const msg = asObject(parseJson(frame.text), "frame")

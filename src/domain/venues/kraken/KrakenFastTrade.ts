@@ -1,4 +1,9 @@
+import { unsafeDecimal } from "../../Decimal.ts"
+import type { Trade } from "../../Events.ts"
+import type { Symbol as SymbolT } from "../../Identity.ts"
+import type { EpochMicros } from "../../Time.ts"
 import { ANY_STR, DEC, INT, STR } from "../common/FastPatterns.ts"
+import { rfc3339Text } from "../common/Wire.ts"
 
 /**
  * Fast path for Kraken v2 trade frames in the exact shape the venue sends:
@@ -6,23 +11,13 @@ import { ANY_STR, DEC, INT, STR } from "../common/FastPatterns.ts"
  *   {"channel":"trade","type":"update"|"snapshot","data":[{"symbol":"…","side":"buy"|"sell",
  *    "price":<num>,"qty":<num>,"ord_type":"…","trade_id":<int>,"timestamp":"…"},…]}
  *
- * Returns the fields as wire text; the normalizer builds the Trades exactly as the
- * general path does and declines (undefined) when a symbol or time does not
- * read, so the general path reports it. Anything else returns undefined here
- * (FastPatterns.ts).
+ * Every Trade of the frame is built before the normalizer accepts any; a symbol
+ * or time that does not read returns undefined, like any other shape
+ * (FastPatterns.ts), and the general path reports it.
  */
-export interface TradeFields {
-  readonly native: string
-  readonly side: "buy" | "sell"
-  readonly price: string
-  readonly qty: string
-  readonly tradeId: string
-  readonly timestamp: string
-}
-
 export interface TradeFrame {
   readonly update: boolean
-  readonly trades: Array<TradeFields>
+  readonly trades: Array<Trade>
 }
 
 const HEAD = /^\{"channel":"trade","type":"(snapshot|update)","data":\[/
@@ -33,10 +28,18 @@ const TRADE = new RegExp(
 )
 const TAIL = "}"
 
-export const fastTrades = (text: string): TradeFrame | undefined => {
+/**
+ * `symbolOf` is the normalizer's (cached) symbol reader. The Trades are built as
+ * the general path builds them, field for field and in the same key order.
+ */
+export const fastTrades = (
+  text: string,
+  receivedTs: EpochMicros | undefined,
+  symbolOf: (native: string) => SymbolT | undefined
+): TradeFrame | undefined => {
   const h = HEAD.exec(text)
   if (h === null) return undefined
-  const trades: Array<TradeFields> = []
+  const trades: Array<Trade> = []
   let i = h[0].length
   if (text.charCodeAt(i) === 93) i++
   else {
@@ -44,13 +47,21 @@ export const fastTrades = (text: string): TradeFrame | undefined => {
     for (;;) {
       const m = TRADE.exec(text)
       if (m === null) return undefined
+      const native = m[1] as string
+      const symbol = symbolOf(native)
+      const exchangeTs = rfc3339Text(m[6] as string)
+      if (symbol === undefined || exchangeTs === undefined) return undefined
       trades.push({
-        native: m[1] as string,
-        side: m[2] as "buy" | "sell",
-        price: m[3] as string,
-        qty: m[4] as string,
+        _tag: "Trade",
+        exchange: "kraken",
+        symbol,
+        nativeSymbol: native,
+        exchangeTs,
+        receivedTs: receivedTs ?? exchangeTs,
         tradeId: m[5] as string,
-        timestamp: m[6] as string
+        price: unsafeDecimal(m[3] as string),
+        size: unsafeDecimal(m[4] as string),
+        side: m[2] as "buy" | "sell"
       })
       if (m[7] !== undefined) break
     }

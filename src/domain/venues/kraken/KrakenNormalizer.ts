@@ -1,8 +1,8 @@
 import { ChecksumBook } from "../../book/ChecksumBook.ts"
 import type { Precision } from "../../book/KrakenChecksum.ts"
-import { unsafeDecimal } from "../../Decimal.ts"
 import { DecodeError } from "../../Errors.ts"
 import type { Candle, FeedStatus, Level, MarketEvent, Trade } from "../../Events.ts"
+import type { Symbol as SymbolT } from "../../Identity.ts"
 import type { RawFrame } from "../../Recording.ts"
 import { type EpochMicros, micros } from "../../Time.ts"
 import { applyConnectionNote, readConnectionNote } from "../common/ConnectionNote.ts"
@@ -42,6 +42,8 @@ import { type Ctx, krakenSymbol, krakenSymbolOrUndefined, levels, ohlc, ticker, 
  * ohlc: Kraken never marks a bar final. A snapshot's bars are final except the
  * newest; an update for a later bar first re-emits the previous bar as closed.
  */
+const CHANNEL = '{"channel":"'
+
 export const makeKrakenNormalizer = (options: NormalizerOptions = {}, tuning: Tuning = {}): Normalizer => {
   const fastPaths = tuning.fastPaths ?? true
   const defaultDepth = options.bookDepth ?? 10
@@ -73,6 +75,15 @@ export const makeKrakenNormalizer = (options: NormalizerOptions = {}, tuning: Tu
       books.set(native, b)
     }
     return b
+  }
+
+  // Symbols resolved once per connection (failures too); bounded like the venue's symbol list.
+  const symbols = new Map<string, SymbolT | undefined>()
+  const symbolOf = (native: string): SymbolT | undefined => {
+    if (symbols.has(native)) return symbols.get(native)
+    const s = krakenSymbolOrUndefined(native)
+    if (symbols.size < 100_000) symbols.set(native, s)
+    return s
   }
 
   const tradeGap = (native: string, from: number, to: number, t: EpochMicros, r: EpochMicros): FeedStatus => ({
@@ -110,28 +121,10 @@ export const makeKrakenNormalizer = (options: NormalizerOptions = {}, tuning: Tu
    * with no state touched, and the general path reports it.
    */
   const fastTradeFrame = (frame: RawFrame): NormalizeResult | undefined => {
-    const f = fastTrades(frame.text)
+    const f = fastTrades(frame.text, frame.receivedTs, symbolOf)
     if (f === undefined) return undefined
-    const list: Array<Trade> = []
-    for (const x of f.trades) {
-      const exchangeTs = rfc3339Text(x.timestamp)
-      const symbol = krakenSymbolOrUndefined(x.native)
-      if (exchangeTs === undefined || symbol === undefined) return undefined
-      list.push({
-        _tag: "Trade",
-        exchange: "kraken",
-        symbol,
-        nativeSymbol: x.native,
-        exchangeTs,
-        receivedTs: frame.receivedTs ?? exchangeTs,
-        tradeId: x.tradeId,
-        price: unsafeDecimal(x.price),
-        size: unsafeDecimal(x.qty),
-        side: x.side
-      })
-    }
     const out: Array<MarketEvent> = []
-    for (const t of list) acceptTrade(t, f.update, out)
+    for (const t of f.trades) acceptTrade(t, f.update, out)
     return { events: out, errors: [] }
   }
 
@@ -253,7 +246,9 @@ export const makeKrakenNormalizer = (options: NormalizerOptions = {}, tuning: Tu
 
   const ws = (frame: RawFrame): NormalizeResult => {
     if (fastPaths) {
-      const fast = fastBookFrame(frame) ?? fastTradeFrame(frame)
+      // `{"channel":"b…` or `{"channel":"t…`: only the matching decoder runs.
+      const c = frame.text.startsWith(CHANNEL) ? frame.text.charCodeAt(CHANNEL.length) : 0
+      const fast = c === 98 ? fastBookFrame(frame) : c === 116 ? fastTradeFrame(frame) : undefined
       if (fast !== undefined) return fast
     }
     const msg = asObject(parseLossless(frame.text), "frame")
