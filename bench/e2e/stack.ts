@@ -199,9 +199,12 @@ export const startStack = async (o: StackOptions): Promise<Stack> => {
   const basePort = 19_400 + Math.floor(Math.random() * 500)
   const roles = o.roles ?? ROLES
   const ready: Array<Promise<void>> = []
+  // MF_BENCH_CPU_PROF=ingest,candles: those roles run under `node --cpu-prof` (profiles in <logDir>/prof)
+  const profiled = new Set((process.env.MF_BENCH_CPU_PROF ?? "").split(",").filter((r) => r.length > 0))
+  const nodeArgs = (role: string) => (profiled.has(role) ? ["--cpu-prof", "--cpu-prof-dir", join(logDir, "prof")] : [])
   roles.forEach((role, i) => {
     const port = basePort + i + 1
-    const p = startProc(role, [main, role], { ...env, MF_METRICS_PORT: String(port) }, logDir)
+    const p = startProc(role, [...nodeArgs(role), main, role], { ...env, MF_METRICS_PORT: String(port) }, logDir)
     procs.push(p)
     ready.push(waitReady(port, role, p))
   })
@@ -259,6 +262,7 @@ export const startStack = async (o: StackOptions): Promise<Stack> => {
   const ingest = startProc(
     "ingest",
     [
+      ...nodeArgs("ingest"),
       main,
       "ingest",
       "--exchange",
