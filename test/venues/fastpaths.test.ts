@@ -405,3 +405,28 @@ describe("Coinbase market_trades fast path", () => {
     )
   })
 })
+
+describe("Kraken checksum with per-level memos", () => {
+  it("stays equal to the spelled-out checksum through any sequence of updates, truncations and precision changes", () => {
+    const op = fc.record({
+      side: fc.constantFrom("bid" as const, "ask" as const),
+      cents: fc.integer({ min: 1, max: 40 }),
+      size: fc.oneof(validDecimal, fc.constantFrom("0", "0.00000000", "0.00100000")),
+      precision: fc.nat(2),
+      truncate: fc.boolean()
+    })
+    const precisions = [{}, { price: 4, size: 10 }, { price: 1 }]
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+        const book = new OrderBook()
+        for (const o of ops) {
+          book.set(o.side, unsafeDecimal((o.cents / 10).toFixed(1)), unsafeDecimal(o.size))
+          if (o.truncate) book.truncate(10)
+          const p = precisions[o.precision]
+          assert.strictEqual(krakenChecksum(book, p), krakenChecksumByString(book, p))
+        }
+      }),
+      { numRuns: 500 }
+    )
+  })
+})

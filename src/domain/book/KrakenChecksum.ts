@@ -1,5 +1,5 @@
 import type { Level } from "../Events.ts"
-import { CRC32_START, crc32Ascii, crc32Final, crc32Step } from "./Crc32.ts"
+import { CRC32_START, crc32Ascii, crc32Final, crc32Shift, crc32Step } from "./Crc32.ts"
 import type { OrderBook } from "./OrderBook.ts"
 
 /**
@@ -52,6 +52,9 @@ export const krakenChecksumByString = (book: OrderBook, p: Precision = {}): numb
 /** Asks first, then bids (the venue's order). */
 const SIDES = ["ask", "bid"] as const
 
+/** Bytes the last `feed` calls passed through the register (read by `segment`). */
+let fed = 0
+
 /**
  * Feeds one value's checksum digits into the CRC register without building the
  * string: the same characters `digits(pad(text, dp))` gives (dot dropped, leading
@@ -69,26 +72,49 @@ const feed = (crc: number, text: string, dp: number | undefined): number => {
   let c = crc
   for (; i < n; i++) {
     const ch = text.charCodeAt(i)
-    if (ch !== 46) c = crc32Step(c, ch)
+    if (ch !== 46) {
+      c = crc32Step(c, ch)
+      fed++
+    }
   }
   if (dp !== undefined) {
     const dot = text.indexOf(".")
-    for (let k = dot < 0 ? 0 : n - dot - 1; k < dp; k++) c = crc32Step(c, 48)
+    for (let k = dot < 0 ? 0 : n - dot - 1; k < dp; k++) {
+      c = crc32Step(c, 48)
+      fed++
+    }
   }
   return c
 }
 
+const TWO_32 = 4_294_967_296
+
 /**
- * Runs after every Kraken book message, so it reads the top levels in place and
- * streams their digits through the CRC (no level copies, no string per level).
+ * One level's part of the checksum: the CRC register its digits leave when fed
+ * from zero, and how many bytes they are, packed in one number (bytes * 2^32 + register).
+ */
+const segment = (price: string, size: string, p: Precision): number => {
+  fed = 0
+  const c = feed(feed(0, price, p.price), size, p.size)
+  return fed * TWO_32 + (c >>> 0)
+}
+
+/**
+ * Runs after every Kraken book message. The CRC register is linear: feeding a
+ * level's bytes from state c gives shift(c, bytes) XOR (the same bytes fed from
+ * zero). So each level's from-zero part is kept with the level until its size
+ * changes (OrderBook.derivedAt), and a message costs one table shift per level
+ * for the 20 levels plus the digits of the levels that changed, instead of every
+ * digit of the top 20 levels.
  */
 export const krakenChecksum = (book: OrderBook, p: Precision = {}): number => {
   let c = CRC32_START
   for (const side of SIDES) {
     const n = Math.min(10, book.depth(side))
     for (let i = 0; i < n; i++) {
-      c = feed(c, book.priceAt(side, i), p.price)
-      c = feed(c, book.sizeAt(side, i), p.size)
+      const seg = book.derivedAt(side, i, p, segment)
+      const bytes = Math.floor(seg / TWO_32)
+      c = (crc32Shift(c, bytes) ^ (seg - bytes * TWO_32)) >>> 0
     }
   }
   return crc32Final(c)

@@ -23,6 +23,10 @@ interface Entry {
   readonly rank: number
   readonly price: Decimal
   size: Decimal
+  /** A value derived from (price, size) for `derivedTag`, valid while `size` is still `derivedFor` (see derivedAt). */
+  derivedFor: Decimal | undefined
+  derivedTag: unknown
+  derived: number
 }
 
 /** "0", "0.00000000", "0." ... are all zero (quantity zero removes a level). */
@@ -88,7 +92,7 @@ export class OrderBook {
       at.size = size
       return true
     }
-    insertAt(levels, i, { rank, price, size })
+    insertAt(levels, i, { rank, price, size, derivedFor: undefined, derivedTag: undefined, derived: 0 })
     return true
   }
 
@@ -145,6 +149,22 @@ export class OrderBook {
   sizeAt(side: BookSide, i: number): Decimal {
     const src = this.sides[side]
     return (src[src.length - 1 - i] as Entry).size
+  }
+
+  /**
+   * `derive(price, size, tag)` of the `i`-th best level, remembered with the level
+   * until its size changes or another `tag` asks (per-message checksums recompute
+   * only the levels that changed). `i` must be below `depth(side)`.
+   */
+  derivedAt<T>(side: BookSide, i: number, tag: T, derive: (price: Decimal, size: Decimal, tag: T) => number): number {
+    const src = this.sides[side]
+    const e = src[src.length - 1 - i] as Entry
+    if (e.derivedFor === e.size && e.derivedTag === tag) return e.derived
+    const v = derive(e.price, e.size, tag)
+    e.derivedFor = e.size
+    e.derivedTag = tag
+    e.derived = v
+    return v
   }
 
   best(side: BookSide): Level | undefined {
