@@ -54,7 +54,7 @@ export const crc32Shift = (crc: number, n: number): number => {
   let c = crc >>> 0
   let left = n
   while (left > 0) {
-    const k = left > MAX_SHIFT ? MAX_SHIFT : left
+    const k = Math.min(left, MAX_SHIFT)
     const t = SHIFTS[k] ?? shiftTables(k)
     c =
       ((t[c & 0xff] as number) ^
