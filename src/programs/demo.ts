@@ -2,6 +2,7 @@ import { resolve } from "node:path"
 import { Clock, Console, Deferred, Effect, Fiber, Layer, Option, References, Stream } from "effect"
 import type { DeadLetter } from "../domain/DeadLetter.ts"
 import type { Signal } from "../domain/Derived.ts"
+import { decodeEvent } from "../domain/Envelope.ts"
 import type { Candle } from "../domain/Events.ts"
 import type { Exchange, Symbol as SymbolName } from "../domain/Identity.ts"
 import { type EpochMicros, MICROS_PER_MINUTE, micros } from "../domain/Time.ts"
@@ -19,7 +20,7 @@ import { isFeedError, MarketFeed } from "../services/MarketFeed.ts"
 import type { SinkError } from "../services/SinkError.ts"
 import { TickStore } from "../services/TickStore.ts"
 import { type DemoStores, describeStores, type StoreReport } from "./demo/DemoStores.ts"
-import { type DemoView, makeView, type ViewMode } from "./demo/DemoView.ts"
+import { type DemoView, formatSignal, makeView, type ViewMode } from "./demo/DemoView.ts"
 import { observeBus } from "./demo/ObservedBus.ts"
 import type { CandleStageStats } from "./stages/CandleStage.ts"
 import { makeCandleStage } from "./stages/CandleStage.ts"
@@ -99,6 +100,8 @@ export interface DemoOptions {
   readonly partitions?: number | undefined
   /** Records any group may be behind the feed, plus one chunk (default 8192); the bus keeps 3x per partition. */
   readonly maxInFlight?: number | undefined
+  /** Graceful stop (SIGINT/SIGTERM through RoleRunner): intake stops, every role drains, the summary is printed. */
+  readonly stop?: Effect.Effect<void> | undefined
   /** Kept for compatibility: the live view replaces the progress lines. */
   readonly progressEvery?: number | undefined
 }
@@ -223,9 +226,11 @@ const pipeline = (options: DemoOptions, dataDir: string, observer: ReturnType<ty
     const feed = yield* MarketFeed
     const progress = { frames: 0, lastTs: 0, bytes: 0, ingest: undefined as IngestStats | undefined }
     const observedFeed = MarketFeed.of({
-      frames: feed.frames.pipe(
+      frames: (options.stop === undefined ? feed.frames : Stream.interruptWhen(feed.frames, options.stop)).pipe(
         // A chunk is published at once: at most maxInFlight frames per chunk keeps the bus's retention ahead of it.
-        Stream.rechunk(Math.max(1, Math.min(maxInFlight, 1_024))),
+        // (Split, never merged: a live feed's few frames must not wait for a chunk to fill.)
+        Stream.chunks,
+        Stream.flatMap((chunk) => Stream.fromArrays(...splitEvery(chunk, Math.max(1, Math.min(maxInFlight, 1_024))))),
         Stream.mapArray((items) => {
           for (const item of items) {
             progress.frames++
@@ -238,6 +243,23 @@ const pipeline = (options: DemoOptions, dataDir: string, observer: ReturnType<ty
         })
       )
     })
+
+    // The view's own reader of the scored signals (a throwaway group; it is not drained).
+    const latestScored = new Map<string, Signal>()
+    const signalReader = yield* bus.consumer({ group: "demo-view", topics: [TOPIC.signals("raw")] })
+    yield* Effect.forkScoped(
+      signalReader.batches.pipe(
+        Stream.runForEach((batch) =>
+          Effect.sync(() => {
+            for (const r of batch) {
+              const e = decodeEvent(r.value, `bus:${r.topic}`)
+              if (e._tag === "Signal") latestScored.set(e.symbol, e)
+            }
+          })
+        ),
+        Effect.ignore
+      )
+    )
 
     const started = yield* Clock.currentTimeMillis
     const latest = yield* LatestCache
@@ -258,11 +280,15 @@ const pipeline = (options: DemoOptions, dataDir: string, observer: ReturnType<ty
           .pipe(Effect.orElseSucceed(Option.none))
         if (Option.isSome(t)) prices.push({ exchange, symbol, price: t.value.price })
       }
+      // Final signals from the latest cache (what a trading client reads); else the latest scored one per symbol.
       const sigs: Array<Signal> = []
       for (const symbol of symbols) {
         const s = yield* latest.latestSignal(symbol as SymbolName).pipe(Effect.orElseSucceed(Option.none))
+        const scored = latestScored.get(symbol)
         if (Option.isSome(s)) sigs.push(s.value)
+        else if (scored !== undefined) sigs.push(scored)
       }
+      sigs.sort((a, b) => a.createdTs - b.createdTs || a.symbol.localeCompare(b.symbol))
       const p = describeProgress(options.source, progress, now - started)
       return {
         title: titleOf(options.source),
@@ -394,6 +420,12 @@ const pipeline = (options: DemoOptions, dataDir: string, observer: ReturnType<ty
     return report
   })
 
+const splitEvery = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
+  const out: Array<ReadonlyArray<A>> = []
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+  return out
+}
+
 /** A handler that wakes the demo's waiters whenever the runner takes or writes records. */
 const observed = (handler: SinkHandler, notify: () => void): SinkHandler => ({
   ...handler,
@@ -450,10 +482,21 @@ export const demoWithFeed = (options: DemoOptions) =>
     )
   })
 
-export const demo = (options: DemoOptions) => {
-  if (options.source._tag === "Live") return Effect.die(new Error("a live demo needs its feed layer: use demoWithFeed"))
-  return demoWithFeed(options).pipe(Effect.provide(feedLayer(options.source)))
-}
+export const demo = (options: DemoOptions) =>
+  Effect.gen(function* () {
+    const source = options.source
+    if (source._tag === "Live")
+      return yield* Effect.die(new Error("a live demo needs its feed layer: use demoWithFeed"))
+    // The session start is fixed here, so the feed and the progress bar agree on it.
+    const resolved =
+      source._tag === "Synthetic" && source.start === undefined
+        ? {
+            ...source,
+            start: micros(Math.floor(((yield* Clock.currentTimeMillis) * 1000) / MICROS_PER_MINUTE) * MICROS_PER_MINUTE)
+          }
+        : source
+    return yield* demoWithFeed({ ...options, source: resolved }).pipe(Effect.provide(feedLayer(resolved)))
+  })
 
 const n = (x: number): string => x.toLocaleString("en-US")
 
@@ -566,7 +609,11 @@ export const formatSummary = (r: DemoReport, partitions: number, elapsedMs: numb
         : `; behind: ${otherLags.map(([g, l]) => `${g} ${l}`).join(", ")}`),
     `  candles (1m)    ${n(r.candles.length)}   late trades ${n(c.late)}, duplicates ${n(c.duplicate)}`,
     `  features        ${n(r.features.candles)} candles → ${n(r.features.vectors)} feature vectors`,
-    `  signals         ${n(r.signals.vectors)} vectors scored → ${n(r.signals.final)} final signals`,
+    `  signals         ${n(r.signals.vectors)} vectors scored → ${n(r.signals.final)} final signals` +
+      (r.signals.final === 0 && r.signals.vectors > 0
+        ? " (indicators warm up over the first candles: run longer)"
+        : ""),
+    ...r.signals.latest.slice(-3).map((sig) => `                  latest: ${formatSignal(sig)}`),
     ...r.stores.lines,
     `  wall time       ${(elapsedMs / 1000).toFixed(2)} s`
   ].join("\n")

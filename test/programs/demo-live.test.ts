@@ -87,6 +87,48 @@ describe("marketflow demo --source live (subprocess, local WebSocket server)", (
     assert.include(output, "every other group drained (lag 0)")
   }, 60_000)
 
+  it("Ctrl-C stops the intake; every role still drains and the summary is printed, exit 0", async () => {
+    const server = new WebSocketServer({ host: "127.0.0.1", port: 0 })
+    await new Promise<void>((resolve) => server.once("listening", () => resolve()))
+    server.on("connection", (ws) => {
+      ws.on("message", (data) => {
+        const msg = JSON.parse(String(data)) as { method?: string; id?: number }
+        if (msg.method !== "SUBSCRIBE") return
+        ws.send(JSON.stringify({ result: null, id: msg.id }))
+        for (const f of frames) ws.send(f)
+      })
+    })
+    const port = (server.address() as AddressInfo).port
+    const child = startMarketflow(
+      ["demo", "--source", "live", "--symbols", "BNBBTC", "--duration", "10m", "--data-dir", join(dir, "data-int")],
+      { MF_BINANCE_WS_URL: `ws://127.0.0.1:${port}/stream`, MF_BINANCE_CHANNELS: "trades" }
+    )
+    let exit: { readonly code: number | null; readonly signal: NodeJS.Signals | null }
+    try {
+      // The plain status lines count the frames read: wait (on output, not on time) until all of them are in.
+      const read = () =>
+        Math.max(0, ...[...child.output().matchAll(/ ([\d,]+) frames,/g)].map((m) => Number(m[1]?.replaceAll(",", ""))))
+      while (read() < frames.length) {
+        await new Promise((resolve) => child.process.stderr?.once("data", resolve))
+      }
+      child.process.kill("SIGINT")
+      exit = await child.exited
+    } finally {
+      child.process.kill("SIGKILL")
+      server.close()
+    }
+    const output = child.output()
+    assert.deepStrictEqual(exit, { code: 0, signal: null }, output)
+    assert.include(output, "summary")
+    assert.include(output, "every other group drained (lag 0)")
+    assert.deepStrictEqual(
+      lines(output)
+        .filter((l) => l.startsWith("candle "))
+        .sort(),
+      referenceCandles()
+    )
+  }, 60_000)
+
   it("a venue that cannot be reached is a clear error with exit status 69", () => {
     // Nothing listens on the discard port on loopback: every connection attempt is refused.
     const url = "ws://127.0.0.1:9/stream"

@@ -7,6 +7,7 @@ import { pickAssets } from "../../layers/SyntheticMarketFeed.ts"
 import { FeedError } from "../../services/MarketFeed.ts"
 import type { ViewMode } from "../demo/DemoView.ts"
 import type { DemoSource } from "../demo.ts"
+import { runRole } from "../roles/RoleRunner.ts"
 import { InputError, UsageError } from "./CliErrors.ts"
 import { UnavailableError } from "./roleCommand.ts"
 
@@ -103,6 +104,10 @@ const cliError = (e: FeedError): InputError | UnavailableError =>
     ? new InputError({ detail: `cannot read ${e.source}: ${e.detail}` })
     : new UnavailableError({ detail: e.detail })
 
+/** Ctrl-C (or SIGTERM) stops the intake; every role drains and the summary is still printed, then exit 0. */
+const graceful = <A, E, R>(run: (stop: Effect.Effect<void>) => Effect.Effect<A, E, R>) =>
+  runRole({ role: "demo", shutdownTimeout: "60 seconds" }, run)
+
 type Flags = {
   readonly [K in keyof typeof flags]: (typeof flags)[K] extends Flag.Flag<infer A> ? A : never
 }
@@ -186,7 +191,7 @@ export const demoCommand = Command.make(
         }
         const source: DemoSource = { _tag: "Replay", path, exchange: f.exchange, speed, bytes }
         const symbols = Option.isSome(f.symbols) ? splitList(f.symbols.value) : undefined
-        return yield* mod.demo({ source, symbols, dataDir, view }).pipe(readError)
+        return yield* graceful((stop) => mod.demo({ source, symbols, dataDir, view, stop })).pipe(readError)
       }
       case "live": {
         if (Option.isNone(f.symbols)) {
@@ -212,11 +217,13 @@ export const demoCommand = Command.make(
         const config = yield* venues.liveFeedConfig(f.exchange, symbols)
         const source: DemoSource = { _tag: "Live", exchange: f.exchange, symbols, url: config.wsUrl, durationMicros }
         const feed = live.liveDemoFeed(config, durationMicros).pipe(Layer.provide(socket.layerWebSocketConstructor))
-        return yield* mod.demoWithFeed({ source, dataDir, view }).pipe(Effect.provide(feed), readError)
+        return yield* graceful((stop) =>
+          mod.demoWithFeed({ source, dataDir, view, stop }).pipe(Effect.provide(feed))
+        ).pipe(readError)
       }
       case "synthetic": {
         const source = yield* syntheticSource(f, speed)
-        return yield* mod.demo({ source, dataDir, view }).pipe(readError)
+        return yield* graceful((stop) => mod.demo({ source, dataDir, view, stop })).pipe(readError)
       }
     }
   })

@@ -37,6 +37,9 @@ const bar = (fraction: number, width = 24): string => {
   return `[${"#".repeat(full)}${".".repeat(width - full)}]`
 }
 
+/** "67274.36000000" -> "67274.36" (display only; the stores keep the venue's text). */
+const trimZeros = (price: string): string => (price.includes(".") ? price.replace(/\.?0+$/, "") : price)
+
 const hhmm = (t: number): string => new Date(Math.floor(t / 1000)).toISOString().slice(11, 16)
 
 export const formatSignal = (s: Signal): string =>
@@ -52,16 +55,18 @@ export const renderBlock = (s: ViewState): Array<string> => {
     `  events/s ${n(s.eventsPerSecond).padStart(8)}   frames ${n(s.frames)}   published ${n(s.published)}   ` +
       `dead letters ${n(s.deadLetters)}   feed status ${n(s.statuses)}   resyncs ${n(s.resyncs)}   wall ${(s.elapsedMs / 1000).toFixed(1)} s`
   ]
-  // One row per symbol, one column per venue.
+  // One row per base asset, one column per venue (each venue's own quote currency: USDT, USD).
   const venues = [...new Set(s.prices.map((p) => p.exchange))].sort()
-  const symbols = [...new Set(s.prices.map((p) => p.symbol))].sort()
-  if (symbols.length > 0) {
-    lines.push(`  ${"last price".padEnd(10)} ${venues.map((v) => v.padStart(16)).join("")}`)
-    for (const sym of symbols) {
-      const cells = venues.map((v) =>
-        (s.prices.find((p) => p.exchange === v && p.symbol === sym)?.price ?? "-").padStart(16)
-      )
-      lines.push(`  ${sym.padEnd(10)} ${cells.join("")}`)
+  const base = (symbol: string) => symbol.slice(0, symbol.indexOf("-"))
+  const assets = [...new Set(s.prices.map((p) => base(p.symbol)))].sort()
+  if (assets.length > 0) {
+    lines.push(`  ${"last trade".padEnd(10)} ${venues.map((v) => v.padStart(22)).join("")}`)
+    for (const asset of assets) {
+      const cells = venues.map((v) => {
+        const p = s.prices.find((x) => x.exchange === v && base(x.symbol) === asset)
+        return (p === undefined ? "-" : `${trimZeros(p.price)} ${p.symbol.slice(asset.length + 1)}`).padStart(22)
+      })
+      lines.push(`  ${asset.padEnd(10)} ${cells.join("")}`)
     }
   }
   if (s.candles.length > 0) {
@@ -82,7 +87,7 @@ export const renderLine = (s: ViewState): string => {
   const pct = s.progress === undefined ? "" : `${(s.progress * 100).toFixed(0)}% `
   const prices = s.prices
     .slice(0, 6)
-    .map((p) => `${p.exchange}:${p.symbol} ${p.price}`)
+    .map((p) => `${p.exchange}:${p.symbol} ${trimZeros(p.price)}`)
     .join(", ")
   return (
     `  … ${pct}${s.progressLabel} · ${n(s.eventsPerSecond)} events/s · ${n(s.frames)} frames, ${n(s.published)} published, ` +
