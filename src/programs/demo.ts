@@ -212,7 +212,7 @@ const pipeline = (options: DemoOptions, dataDir: string, observer: ReturnType<ty
     const sinkFibers = yield* Effect.forEach(sinkSpecs, (spec) =>
       Effect.forkScoped(
         runSink(
-          { name: spec.name, group: spec.group, topics: spec.topics, maxBatch: 2_000, maxWait: "25 millis" },
+          { name: spec.name, group: spec.group, topics: spec.topics, maxBatch: 5_000, maxWait: "25 millis" },
           observed(spec.handler, observer.notify),
           {
             stop: Deferred.await(stopSinks),
