@@ -125,6 +125,8 @@ const snapshot = (final: boolean) => {
   for (const k of Object.keys(counts) as Array<keyof typeof counts>) counts[k] = 0
 }
 
+// the driver holds stdin: when it goes away, so does this process
+process.stdin.on("end", () => process.kill(process.pid, "SIGTERM"))
 createInterface({ input: process.stdin }).on("line", (line) => {
   if (line.trim() === "snapshot") snapshot(false)
 })

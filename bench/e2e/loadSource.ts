@@ -126,6 +126,8 @@ server.on("connection", (ws) => {
   })
 })
 
+// the driver holds stdin: when it goes away, so does this process
+process.stdin.on("end", () => process.kill(process.pid, "SIGTERM"))
 createInterface({ input: process.stdin }).on("line", (line) => {
   const [cmd, arg] = line.trim().split(/\s+/)
   if (cmd === "rate") {

@@ -166,6 +166,8 @@ const program = Effect.scoped(
   })
 )
 
+// the driver holds stdin: when it goes away, so does this process
+process.stdin.on("end", () => process.kill(process.pid, "SIGTERM"))
 createInterface({ input: process.stdin }).on("line", (line) => {
   if (line.trim() === "snapshot") snapshot(false)
 })

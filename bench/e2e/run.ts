@@ -8,6 +8,7 @@
  *   node bench/e2e/run.ts soak    [--minutes 60 | MF_SOAK_MINUTES] [--rate 10000] [--sample-s 10]
  *   node bench/e2e/run.ts search  [--rates 2000,5000,...] [--window-s 300]
  *   node bench/e2e/run.ts refs    [--n 200000]
+ *   node bench/e2e/run.ts clean   (removes namespaces interrupted runs left; not while another run goes)
  * Common: --symbols 20 --quote-share 0.5 --time-scale N --roles candles,sink-clickhouse|none (default: all)
  *
  * Every run is bounded (steps x durations + bounded start/stop), on loopback,
@@ -21,7 +22,18 @@ import { parseArgs } from "node:util"
 import { formatMicros, Histogram, type HistogramSnapshot, type Percentiles } from "./Histogram.ts"
 import { lineChart } from "./png.ts"
 import { runReferences } from "./refs.ts"
-import { cpuSeconds, machine, type RoleName, repoRoot, rssKb, type Stack, sleep, startStack } from "./stack.ts"
+import {
+  cleanAll,
+  cpuSeconds,
+  liveProcs,
+  machine,
+  type RoleName,
+  repoRoot,
+  rssKb,
+  type Stack,
+  sleep,
+  startStack
+} from "./stack.ts"
 
 const mode = process.argv[2] ?? "latency"
 const { values: args } = parseArgs({
@@ -137,6 +149,23 @@ const drain = async (stack: Stack, boundS: number) => {
   }
   return { seconds: boundS, lag: await stack.lag(), bounded: true }
 }
+
+/**
+ * An interrupted driver (Ctrl-C, SIGTERM) still stops every child it started, at any stage; the
+ * run's namespace (topics, database, schema, keys) is then left behind, named in the message.
+ */
+const interrupt = (signal: NodeJS.Signals) => {
+  const procs = [...liveProcs]
+  console.error(`${signal}: stopping ${procs.length} processes; the run's namespace is left (see .data/bench-e2e/)`)
+  for (const p of procs) p.child.kill("SIGTERM")
+  setTimeout(() => {
+    for (const p of procs) p.child.kill("SIGKILL")
+    process.exit(130)
+  }, 15_000).unref()
+  void Promise.all(procs.map((p) => p.exited)).then(() => process.exit(130))
+}
+process.once("SIGINT", interrupt)
+process.once("SIGTERM", interrupt)
 
 const withStack = async <A>(rate: number, body: (stack: Stack) => Promise<A>): Promise<A> => {
   const stack = await startStack({
@@ -418,7 +447,11 @@ const refsOnly = async () => {
   printRefs(refs, "--rate", Number(args.rate))
 }
 
-const modes: Record<string, () => Promise<void>> = { latency, soak, search, refs: refsOnly }
+const clean = async () => {
+  console.log(JSON.stringify(await cleanAll()))
+}
+
+const modes: Record<string, () => Promise<void>> = { latency, soak, search, refs: refsOnly, clean }
 const run = modes[mode]
 if (run === undefined) {
   console.error(`usage: node bench/e2e/run.ts latency|soak|search|refs [options] (see the header of this file)`)

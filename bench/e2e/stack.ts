@@ -35,6 +35,9 @@ export interface Proc {
   readonly exitedYet: () => boolean
 }
 
+/** Every child started and not yet exited, whatever stage start-up reached (for an interrupted driver). */
+export const liveProcs = new Set<Proc>()
+
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 const startProc = (name: string, args: ReadonlyArray<string>, env: NodeJS.ProcessEnv, logDir: string): Proc => {
@@ -67,11 +70,12 @@ const startProc = (name: string, args: ReadonlyArray<string>, env: NodeJS.Proces
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
     child.once("exit", (code, signal) => {
       done = true
+      liveProcs.delete(proc)
       log.end()
       r({ code, signal })
     })
   )
-  return {
+  const proc: Proc = {
     name,
     child,
     pid: child.pid ?? -1,
@@ -96,6 +100,8 @@ const startProc = (name: string, args: ReadonlyArray<string>, env: NodeJS.Proces
     exited,
     exitedYet: () => done
   }
+  liveProcs.add(proc)
+  return proc
 }
 
 export interface StackOptions {
@@ -400,4 +406,60 @@ export const machine = () => {
   const nproc = spawnSync("nproc", { encoding: "utf8" }).stdout.trim()
   const uptime = spawnSync("uptime", { encoding: "utf8" }).stdout.trim()
   return { commit: dirty ? `${commit}+dirty` : commit, nproc, uptime, node: process.version }
+}
+
+const clickhouse = (sql: string) =>
+  fetch(`${process.env.MF_CLICKHOUSE_URL ?? "http://127.0.0.1:8123"}/`, {
+    method: "POST",
+    headers: {
+      "X-ClickHouse-User": process.env.MF_CLICKHOUSE_USER ?? "default",
+      "X-ClickHouse-Key": process.env.MF_CLICKHOUSE_PASSWORD ?? ""
+    },
+    body: sql
+  }).then((r) => r.text())
+
+/**
+ * Removes what interrupted runs left: topics `bench.e2e.*`, ClickHouse databases and Postgres
+ * schemas `mf_e2e_*`, Redis keys `mf:bench.e2e.*`. Only while no other e2e run is going.
+ */
+export const cleanAll = async (): Promise<Record<string, number>> => {
+  const brokers = process.env.MF_KAFKA_BROKERS ?? "127.0.0.1:9092"
+  const topics = await Effect.runPromise(
+    Effect.scoped(
+      Effect.gen(function* () {
+        const { admin } = yield* KafkaBus.make({ brokers, clientId: "mf-bench-e2e-clean" })
+        const cluster = yield* admin.describeCluster
+        const mine = cluster.topics.filter((t) => t.startsWith("bench.e2e."))
+        if (mine.length > 0) yield* admin.deleteTopics(mine)
+        return mine.length
+      })
+    )
+  )
+  const dbs = (await clickhouse("SELECT name FROM system.databases WHERE startsWith(name, 'mf_e2e_')"))
+    .split("\n")
+    .filter((d) => /^mf_e2e_[a-z0-9_]+$/.test(d))
+  for (const d of dbs) await clickhouse(`DROP DATABASE IF EXISTS ${d}`)
+  const sql = postgres(process.env.MF_PG_URL ?? "postgres://marketflow:marketflow@127.0.0.1:5432/marketflow", {
+    onnotice: () => {}
+  })
+  const schemas = (await sql`SELECT nspname FROM pg_namespace WHERE left(nspname, 7) = 'mf_e2e_'`).map((r) =>
+    String(r.nspname)
+  )
+  for (const n of schemas) if (/^mf_e2e_[a-z0-9_]+$/.test(n)) await sql.unsafe(`DROP SCHEMA IF EXISTS ${n} CASCADE`)
+  await sql.end()
+  const redis = new Redis(process.env.MF_REDIS_URL ?? "redis://127.0.0.1:6379", { lazyConnect: true })
+  let keys = 0
+  try {
+    await redis.connect()
+    let cursor = "0"
+    do {
+      const [next, found] = await redis.scan(cursor, "MATCH", "mf:bench.e2e.*", "COUNT", 1000)
+      cursor = next
+      keys += found.length
+      if (found.length > 0) await redis.del(...found)
+    } while (cursor !== "0")
+  } finally {
+    redis.disconnect()
+  }
+  return { topics, clickhouseDatabases: dbs.length, postgresSchemas: schemas.length, redisKeys: keys }
 }
