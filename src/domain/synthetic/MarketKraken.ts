@@ -15,7 +15,7 @@ import {
 
 /**
  * Kraken WebSocket v2 frames for the synthetic market (PROTOCOLS.md §3): `status`
- * on connect, `book` (depth = the ladder's levels) snapshot then updates, `trade`
+ * on connect, one subscribe ack per symbol and channel, `book` (depth = the ladder's levels) snapshot then updates, `trade`
  * and `ticker` (event_trigger bbo). Prices and quantities are JSON numbers that
  * keep the instrument's precision on the wire (`67250.0`, `0.00120000`).
  *
@@ -71,6 +71,22 @@ export const makeKrakenMarket = (listings: ReadonlyArray<SyntheticListing>, firs
         `{"channel":"status","type":"update","data":[{"api_version":"v2","connection_id":${12_000_000_000 + (t.exchangeTs % 1_000_000_000)},"system":"online","version":"2.0.10"}]}`,
         t
       ),
+
+    /** The venue's answer to one symbol's subscription (acks come one per symbol). */
+    ack: (
+      l: SyntheticListing,
+      channel: "book" | "trade" | "ticker",
+      depth: number,
+      reqId: number,
+      t: FrameTimes
+    ): RawFrame => {
+      const extra = channel === "book" ? `"depth":${depth},` : channel === "ticker" ? `"event_trigger":"bbo",` : ""
+      return frame(
+        `{"method":"subscribe","result":{"channel":"${channel}",${extra}"snapshot":${channel !== "trade"},"symbol":"${l.native}"},` +
+          `"success":true,"time_in":"${time(t)}","time_out":"${toIsoString(micros(t.exchangeTs + 40))}","req_id":${reqId}}`,
+        t
+      )
+    },
 
     snapshot: (l: SyntheticListing, ladder: Ladder, t: FrameTimes): RawFrame => {
       const s = stateOf(l)

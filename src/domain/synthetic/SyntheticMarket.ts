@@ -174,7 +174,13 @@ export const makeSyntheticMarket = (config: SyntheticMarketConfig): SyntheticMar
 
   // Session start: connect, then the first book of every listing, before any delta.
   const open = () => {
-    if (of("kraken").length > 0) emit(kraken.status(times("kraken", clock)))
+    if (of("kraken").length > 0) {
+      emit(kraken.status(times("kraken", clock)))
+      const channels = ["book", "trade", "ticker"] as const
+      channels.forEach((channel, i) => {
+        for (const l of of("kraken")) emit(kraken.ack(l, channel, LEVELS.kraken, i + 1, times("kraken", clock)))
+      })
+    }
     if (of("coinbase").length > 0) emit(coinbase.subscriptions(times("coinbase", clock)))
     for (const s of states) {
       s.ladder.seed(advance(s), s.spec.spreadTicks, levelLots(s))
