@@ -8,6 +8,8 @@
  * the bus's two routing headers (mf-type, mf-v), go through:
  *   produce  - the bus (publish() calls of MF_BENCH_CHUNK records, up to
  *              MF_BENCH_IN_FLIGHT in flight; resolves on every delivery report),
+ *              through its native batch producer (native/batch-producer) and
+ *              again through the binding's per-record produce() (batchProducer: false),
  *            - the raw binding the bus is built on (@confluentinc/kafka-javascript
  *              Producer.produce per record + delivery reports, no Effect), and
  *            - `kcat -P` from a file,
@@ -202,6 +204,7 @@ const rawConsume = (topic: string) =>
 
 interface RoundResult {
   readonly busPublish: Measure
+  readonly busPublishBinding: Measure
   readonly rawProduce: Measure
   readonly rawFailuresOnly: Measure
   readonly rawBare: Measure
@@ -216,12 +219,23 @@ const round = (r: number): Effect.Effect<RoundResult, unknown, Bus> =>
   Effect.gen(function* () {
     const bus = yield* Bus
     const topic = (what: string) => `bench.${runId}.${r}.${what}`
-    yield* bus.createTopics(["bus", "raw", "raw-failures", "raw-bare", "kcat"].map((t) => spec(topic(t))))
+    yield* bus.createTopics(
+      ["bus", "bus-binding", "raw", "raw-failures", "raw-bare", "kcat"].map((t) => spec(topic(t)))
+    )
     const all = records(topic("bus"))
     const chunks: Array<Array<OutgoingRecord>> = []
     for (let i = 0; i < all.length; i += CHUNK) chunks.push(all.slice(i, i + CHUNK))
 
     const busPublish = yield* measured(Effect.forEach(chunks, (c) => bus.publish(c), { concurrency: IN_FLIGHT }))
+    const bindingChunks = chunks.map((c) => c.map((rec) => ({ ...rec, topic: topic("bus-binding") })))
+    const busPublishBinding = yield* Effect.scoped(
+      Effect.gen(function* () {
+        const viaBinding = yield* KafkaBus.make({ ...options, batchProducer: false })
+        return yield* measured(
+          Effect.forEach(bindingChunks, (c) => viaBinding.bus.publish(c), { concurrency: IN_FLIGHT })
+        )
+      })
+    )
     const raw = yield* rawProduce(topic("raw"), { reports: "each", headers: true })
     const rawFailuresOnly = yield* rawProduce(topic("raw-failures"), { reports: "failures", headers: true })
     const rawBare = yield* rawProduce(topic("raw-bare"), { reports: "failures", headers: false })
@@ -248,6 +262,7 @@ const round = (r: number): Effect.Effect<RoundResult, unknown, Bus> =>
     const kcatConsume = yield* kcat(["-C", "-t", topic("bus"), "-o", "beginning", "-e", "-q", "-f", "%k %s\n"])
     return {
       busPublish,
+      busPublishBinding,
       rawProduce: raw,
       rawFailuresOnly,
       rawBare,
@@ -270,7 +285,7 @@ const program = Effect.gen(function* () {
     const x = yield* round(r)
     rounds.push(x)
     console.error(
-      `round ${r + 1}: produce bus ${rate(x.busPublish.ms)}/s raw ${rate(x.rawProduce.ms)}/s ` +
+      `round ${r + 1}: produce bus ${rate(x.busPublish.ms)}/s (binding path ${rate(x.busPublishBinding.ms)}/s) raw ${rate(x.rawProduce.ms)}/s ` +
         `(failures-only ${rate(x.rawFailuresOnly.ms)}/s, bare ${rate(x.rawBare.ms)}/s) kcat ${rate(x.kcatProduce.ms)}/s; ` +
         `consume bus ${rate(x.busConsume.ms)}/s (+commit ${rate(x.busConsumeCommit.ms)}/s) raw ${rate(x.rawConsume.ms)}/s kcat ${rate(x.kcatConsume.ms)}/s`
     )
@@ -330,7 +345,8 @@ const program = Effect.gen(function* () {
   console.log("| produce, same records and settings | msgs/s | / kcat (same round) | CPU µs/msg |")
   console.log("| --- | ---: | ---: | ---: |")
   console.log(ceiling("kcat -P", (x) => x.kcatProduce))
-  console.log(ceiling("bus publish (offset per record)", (x) => x.busPublish))
+  console.log(ceiling("bus publish, native batch producer (offset per record)", (x) => x.busPublish))
+  console.log(ceiling("bus publish, binding's produce() per record", (x) => x.busPublishBinding))
   console.log(ceiling("binding, delivery report per record (the bus's floor)", (x) => x.rawProduce))
   console.log(ceiling("binding, failures-only reports + flush (no offsets)", (x) => x.rawFailuresOnly))
   console.log(ceiling("binding, failures-only, no headers", (x) => x.rawBare))

@@ -70,6 +70,13 @@ export interface KafkaBusOptions {
    * to the producer, the admin requests and every consumer of the bus.
    */
   readonly security?: KafkaSecurity
+  /**
+   * Publish through our native batch-produce addon (native/batch-producer):
+   * one native call per publish, delivery results back as typed arrays. Default
+   * true; false uses the binding's per-record produce() (the path the addon
+   * replaces, kept as the fallback when the addon is not built).
+   */
+  readonly batchProducer?: boolean
   /** Extra librdkafka properties for the producer and the consumers, applied last. */
   readonly producerConfig?: NativeConfig
   readonly consumerConfig?: NativeConfig

@@ -73,6 +73,8 @@ export const reasonOf = (cause: unknown): BusErrorReason => {
   if (REBALANCE.has(code)) return "Rebalance"
   if (INVALID.has(code)) return "InvalidArgument"
   if (code === CODE.ERR__DESTROY || code === CODE.ERR__STATE) return "Closed"
+  // Records the producer dropped while closing (flush timed out).
+  if (code === CODE.ERR__PURGE_QUEUE || code === CODE.ERR__PURGE_INFLIGHT) return "Closed"
   return "Fatal"
 }
 

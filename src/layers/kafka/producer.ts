@@ -2,6 +2,7 @@ import type { Scope } from "effect"
 import { Duration, Effect } from "effect"
 import type { Delivery, OutgoingRecord } from "../../services/Bus.ts"
 import { BusError } from "../../services/Bus.ts"
+import { makeBatchPublish } from "./batchPublish.ts"
 import type { KafkaBusOptions } from "./config.ts"
 import { producerConfig } from "./config.ts"
 import { CODE, codeOf, toBusError } from "./errors.ts"
@@ -164,7 +165,10 @@ export const connectClient = (
 }
 
 /**
- * The idempotent producer (acks=all, lz4, murmur2 partitioner). Delivery
+ * The idempotent producer (acks=all, lz4, murmur2 partitioner). By default
+ * publishes go through the native batch addon (batchPublish.ts); what follows
+ * is the binding's per-record path, used when the addon is not built or
+ * `batchProducer: false`. Delivery
  * reports are polled by librdkafka's background thread; each publish is one
  * tight loop of produce() calls and one wait for its last report, so the
  * per-record cost is a native call and a callback, not an Effect. Those two
@@ -293,7 +297,11 @@ export const makeProducer = (options: KafkaBusOptions): Effect.Effect<KafkaProdu
       return pending.deliveries as ReadonlyArray<Delivery>
     })
 
-    return { native, publish }
+    // The binding's producer stays for the connect check and the admin
+    // requests (AdminClient.createFrom); publishes go through the batch addon
+    // when it is built (batchPublish.ts), else through produce() above.
+    const batched = options.batchProducer === false ? undefined : yield* makeBatchPublish(options)
+    return { native, publish: batched ?? publish }
   })
 
 const flush = (producer: NativeProducer, timeoutMs: number): Effect.Effect<void> =>

@@ -1,0 +1,639 @@
+/*
+ * Batch produce for the Kafka bus: one JS -> native call hands librdkafka a
+ * whole batch, one native -> JS call returns every record's delivery result.
+ *
+ * Why this exists: the binding (@confluentinc/kafka-javascript) crosses into
+ * JavaScript once per record for its delivery report (a JS object per report)
+ * and enumerates a JS header object per record; those crossings, not
+ * librdkafka, bound publish throughput (BENCHMARKS.md, Bus section).
+ *
+ * Threads: JS calls (create, batch, produce, abort, close) run on the JS thread;
+ * delivery reports run on this module's poll thread, which only writes the
+ * record's slot in its batch and, for the batch's last record, queues the batch
+ * on a thread-safe function. The JS thread builds the typed arrays and calls
+ * the batch's callback once.
+ */
+#define _GNU_SOURCE
+#include <node_api.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rdkafka.h"
+
+typedef struct Producer {
+  rd_kafka_t* rk;
+  pthread_t poller;
+  atomic_int stop;
+  int poller_running;
+  napi_threadsafe_function tsfn;
+  /* Batches not yet returned to JS (JS thread only): the thread-safe function
+   * keeps the event loop alive only while some are outstanding. */
+  uint32_t outstanding;
+  int closed;
+  /* Set once by the poll thread (error_cb) before fatal_set is released. */
+  atomic_int fatal_set;
+  int fatal_code;
+  char fatal_message[512];
+} Producer;
+
+typedef struct Batch {
+  Producer* p;
+  uint32_t n;
+  atomic_uint remaining;
+  /* slots[i] == this batch; record i's opaque is &slots[i], so a report finds
+   * both its batch and its index without an allocation per record. */
+  struct Batch** slots;
+  int32_t* errs;
+  int32_t* partitions;
+  double* offsets;
+  /* Inputs, referenced (not copied) until the batch is returned to JS: the
+   * values are handed to librdkafka without a copy (it keeps the pointer until
+   * the report), keys are copied by librdkafka at produce time. */
+  napi_ref values_ref, keys_ref, key_ends_ref, layout_ref, callback_ref;
+  const uint8_t* values;
+  const uint8_t* keys;
+  const int32_t* key_ends;
+  uint32_t nkeys;
+  const int32_t* layout; /* per record: topic index, key index (-1 null), header set (-1 none), value end */
+  rd_kafka_topic_t** topics;
+  uint32_t ntopics;
+  rd_kafka_headers_t** header_sets;
+  uint32_t nheader_sets;
+} Batch;
+
+#define LAYOUT 4
+
+static char EMPTY[1];
+
+/* ---------- helpers ---------- */
+
+#define NAPI_OK(env, call)                                   \
+  do {                                                       \
+    if ((call) != napi_ok) {                                 \
+      throw_last(env, #call);                                \
+      return NULL;                                           \
+    }                                                        \
+  } while (0)
+
+static void throw_last(napi_env env, const char* what) {
+  const napi_extended_error_info* info = NULL;
+  napi_get_last_error_info(env, &info);
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (pending) return;
+  char msg[256];
+  snprintf(msg, sizeof msg, "batch-producer: %s failed: %s", what,
+           info != NULL && info->error_message != NULL ? info->error_message : "unknown");
+  napi_throw_error(env, NULL, msg);
+}
+
+/* Throws an Error carrying librdkafka's code, like the binding's errors (errors.ts reads `code`). */
+static void throw_kafka(napi_env env, int code, const char* message) {
+  napi_value msg, err, code_value;
+  napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg);
+  napi_create_error(env, NULL, msg, &err);
+  napi_create_int32(env, code, &code_value);
+  napi_set_named_property(env, err, "code", code_value);
+  napi_throw(env, err);
+}
+
+static char* string_of(napi_env env, napi_value v) {
+  napi_value s;
+  size_t len = 0;
+  if (napi_coerce_to_string(env, v, &s) != napi_ok) return NULL;
+  if (napi_get_value_string_utf8(env, s, NULL, 0, &len) != napi_ok) return NULL;
+  char* out = malloc(len + 1);
+  if (out == NULL) return NULL;
+  napi_get_value_string_utf8(env, s, out, len + 1, &len);
+  return out;
+}
+
+static int buffer_of(napi_env env, napi_value v, const uint8_t** data, size_t* len) {
+  void* d = NULL;
+  if (napi_get_buffer_info(env, v, &d, len) != napi_ok) return 0;
+  *data = d;
+  return 1;
+}
+
+static int int32s_of(napi_env env, napi_value v, const int32_t** data, size_t* len) {
+  napi_typedarray_type type;
+  void* d = NULL;
+  napi_value ab;
+  size_t offset;
+  if (napi_get_typedarray_info(env, v, &type, len, &d, &ab, &offset) != napi_ok) return 0;
+  if (type != napi_int32_array) return 0;
+  *data = d;
+  return 1;
+}
+
+/* ---------- poll thread and librdkafka callbacks ---------- */
+
+static void finish_produce(Batch* b) {
+  if (b->topics != NULL) {
+    for (uint32_t t = 0; t < b->ntopics; t++)
+      if (b->topics[t] != NULL) rd_kafka_topic_destroy(b->topics[t]);
+    free(b->topics);
+    b->topics = NULL;
+  }
+  if (b->header_sets != NULL) {
+    for (uint32_t h = 0; h < b->nheader_sets; h++)
+      if (b->header_sets[h] != NULL) rd_kafka_headers_destroy(b->header_sets[h]);
+    free(b->header_sets);
+    b->header_sets = NULL;
+  }
+}
+
+/* Counts `count` records out; the batch's last one queues it for JS. Any thread. */
+static void settle(Batch* b, uint32_t count) {
+  if (atomic_fetch_sub(&b->remaining, count) == count) {
+    napi_call_threadsafe_function(b->p->tsfn, b, napi_tsfn_nonblocking);
+  }
+}
+
+static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* msg, void* opaque) {
+  Batch** slot = msg->_private;
+  if (slot == NULL) return;
+  Batch* b = *slot;
+  size_t i = (size_t)(slot - b->slots);
+  b->errs[i] = msg->err;
+  b->partitions[i] = msg->partition;
+  b->offsets[i] = msg->err == RD_KAFKA_RESP_ERR_NO_ERROR ? (double)msg->offset : -1;
+  settle(b, 1);
+}
+
+static void on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+  Producer* p = opaque;
+  if (err != RD_KAFKA_RESP_ERR__FATAL || atomic_load(&p->fatal_set)) return;
+  char buf[400];
+  rd_kafka_resp_err_t code = rd_kafka_fatal_error(rk, buf, sizeof buf);
+  p->fatal_code = code;
+  snprintf(p->fatal_message, sizeof p->fatal_message, "%s", code != 0 ? buf : reason);
+  atomic_store(&p->fatal_set, 1);
+}
+
+/* librdkafka's own log lines are dropped: what a publish needs arrives as
+ * delivery reports and fatal errors, and the binding's producer (same config,
+ * kept for admin requests) already reports connection and security failures. */
+static void on_log(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {}
+
+static void* poll_loop(void* arg) {
+  Producer* p = arg;
+  while (!atomic_load(&p->stop)) rd_kafka_poll(p->rk, 100);
+  return NULL;
+}
+
+/* ---------- back on the JS thread ---------- */
+
+static napi_value typed(napi_env env, napi_typedarray_type type, const void* src, size_t n, size_t width) {
+  void* data = NULL;
+  napi_value ab, arr;
+  if (napi_create_arraybuffer(env, n * width, &data, &ab) != napi_ok) return NULL;
+  memcpy(data, src, n * width);
+  if (napi_create_typedarray(env, type, n, ab, 0, &arr) != napi_ok) return NULL;
+  return arr;
+}
+
+static void free_batch(napi_env env, Batch* b) {
+  finish_produce(b);
+  if (env != NULL) {
+    napi_ref refs[] = {b->values_ref, b->keys_ref, b->key_ends_ref, b->layout_ref, b->callback_ref};
+    for (size_t r = 0; r < sizeof refs / sizeof refs[0]; r++)
+      if (refs[r] != NULL) napi_delete_reference(env, refs[r]);
+  }
+  free(b->slots);
+  free(b->errs);
+  free(b->partitions);
+  free(b->offsets);
+  free(b);
+}
+
+static void call_js(napi_env env, napi_value unused, void* context, void* data) {
+  Batch* b = data;
+  Producer* p = b->p;
+  if (env == NULL) {
+    free_batch(NULL, b);
+    return;
+  }
+  napi_value cb, undefined, args[3];
+  napi_get_undefined(env, &undefined);
+  args[0] = typed(env, napi_int32_array, b->errs, b->n, sizeof(int32_t));
+  args[1] = typed(env, napi_int32_array, b->partitions, b->n, sizeof(int32_t));
+  args[2] = typed(env, napi_float64_array, b->offsets, b->n, sizeof(double));
+  int ok = args[0] != NULL && args[1] != NULL && args[2] != NULL &&
+           napi_get_reference_value(env, b->callback_ref, &cb) == napi_ok;
+  free_batch(env, b);
+  if (--p->outstanding == 0 && !p->closed) napi_unref_threadsafe_function(env, p->tsfn);
+  if (!ok) {
+    napi_throw_error(env, NULL, "batch-producer: could not build delivery results");
+  } else {
+    napi_value result;
+    napi_call_function(env, undefined, cb, 3, args, &result);
+  }
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (pending) {
+    napi_value exc;
+    napi_get_and_clear_last_exception(env, &exc);
+    napi_fatal_exception(env, exc);
+  }
+}
+
+static void tsfn_finalize(napi_env env, void* data, void* hint) {
+  Producer* p = data;
+  free(p);
+}
+
+/* ---------- exported functions ---------- */
+
+static Producer* producer_of(napi_env env, napi_value v) {
+  void* p = NULL;
+  if (napi_get_value_external(env, v, &p) != napi_ok || p == NULL) {
+    napi_throw_type_error(env, NULL, "batch-producer: not a producer handle");
+    return NULL;
+  }
+  return p;
+}
+
+/* create(config: Record<string, string>) -> handle */
+static napi_value create(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], names;
+  NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char errstr[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  uint32_t count = 0;
+  if (argc < 1 || napi_get_property_names(env, argv[0], &names) != napi_ok ||
+      napi_get_array_length(env, names, &count) != napi_ok) {
+    rd_kafka_conf_destroy(conf);
+    napi_throw_type_error(env, NULL, "batch-producer: create(config) needs an object");
+    return NULL;
+  }
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value name, value;
+    napi_get_element(env, names, i, &name);
+    napi_get_property(env, argv[0], name, &value);
+    char* k = string_of(env, name);
+    char* v = string_of(env, value);
+    rd_kafka_conf_res_t res = k != NULL && v != NULL ? rd_kafka_conf_set(conf, k, v, errstr, sizeof errstr)
+                                                     : RD_KAFKA_CONF_INVALID;
+    free(k);
+    free(v);
+    if (res != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      throw_kafka(env, RD_KAFKA_RESP_ERR__INVALID_ARG, errstr);
+      return NULL;
+    }
+  }
+  Producer* p = calloc(1, sizeof *p);
+  if (p == NULL) {
+    rd_kafka_conf_destroy(conf);
+    napi_throw_error(env, NULL, "batch-producer: out of memory");
+    return NULL;
+  }
+  rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+  rd_kafka_conf_set_error_cb(conf, on_error);
+  rd_kafka_conf_set_log_cb(conf, on_log);
+  rd_kafka_conf_set_opaque(conf, p);
+  p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+  if (p->rk == NULL) {
+    /* rd_kafka_new destroys conf only on success. */
+    rd_kafka_conf_destroy(conf);
+    free(p);
+    throw_kafka(env, RD_KAFKA_RESP_ERR__INVALID_ARG, errstr);
+    return NULL;
+  }
+  napi_value name;
+  napi_create_string_utf8(env, "marketflow-batch-producer", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, p, tsfn_finalize, NULL, call_js, &p->tsfn) !=
+      napi_ok) {
+    rd_kafka_destroy(p->rk);
+    free(p);
+    throw_last(env, "napi_create_threadsafe_function");
+    return NULL;
+  }
+  napi_unref_threadsafe_function(env, p->tsfn);
+  if (pthread_create(&p->poller, NULL, poll_loop, p) != 0) {
+    rd_kafka_destroy(p->rk);
+    napi_release_threadsafe_function(p->tsfn, napi_tsfn_abort);
+    napi_throw_error(env, NULL, "batch-producer: could not start the poll thread");
+    return NULL;
+  }
+  p->poller_running = 1;
+  napi_value handle;
+  /* The Producer is freed by the thread-safe function's finaliser after close(). */
+  NAPI_OK(env, napi_create_external(env, p, NULL, NULL, &handle));
+  return handle;
+}
+
+/*
+ * batch(handle, topics: string[], keys: Buffer, keyEnds: Int32Array,
+ *       headerSets: string[][] (name, value, name, value...), values: Buffer,
+ *       layout: Int32Array (4 per record), callback(errs, partitions, offsets)) -> batch handle
+ */
+static napi_value batch(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 8) {
+    napi_throw_type_error(env, NULL, "batch-producer: batch() takes 8 arguments");
+    return NULL;
+  }
+  Producer* p = producer_of(env, argv[0]);
+  if (p == NULL) return NULL;
+  if (p->closed) {
+    throw_kafka(env, RD_KAFKA_RESP_ERR__DESTROY, "producer is closed");
+    return NULL;
+  }
+  const uint8_t *keys, *values;
+  const int32_t *key_ends, *layout;
+  size_t keys_len, values_len, nkeys, layout_len;
+  uint32_t ntopics = 0, nsets = 0;
+  if (!buffer_of(env, argv[2], &keys, &keys_len) || !int32s_of(env, argv[3], &key_ends, &nkeys) ||
+      !buffer_of(env, argv[5], &values, &values_len) || !int32s_of(env, argv[6], &layout, &layout_len) ||
+      napi_get_array_length(env, argv[1], &ntopics) != napi_ok ||
+      napi_get_array_length(env, argv[4], &nsets) != napi_ok || layout_len == 0 || layout_len % LAYOUT != 0) {
+    napi_throw_type_error(env, NULL, "batch-producer: batch() argument of the wrong type");
+    return NULL;
+  }
+  uint32_t n = (uint32_t)(layout_len / LAYOUT);
+  /* Validate the layout once so produce() can trust it. */
+  int32_t prev_end = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    const int32_t* r = layout + (size_t)i * LAYOUT;
+    if (r[0] < 0 || (uint32_t)r[0] >= ntopics || r[1] < -1 || (r[1] >= 0 && (size_t)r[1] >= nkeys) ||
+        r[2] < -1 || (r[2] >= 0 && (uint32_t)r[2] >= nsets) || r[3] < prev_end || (size_t)r[3] > values_len) {
+      napi_throw_range_error(env, NULL, "batch-producer: record layout out of range");
+      return NULL;
+    }
+    prev_end = r[3];
+  }
+  for (size_t k = 0; k < nkeys; k++) {
+    if (key_ends[k] < (k == 0 ? 0 : key_ends[k - 1]) || (size_t)key_ends[k] > keys_len) {
+      napi_throw_range_error(env, NULL, "batch-producer: key ends out of range");
+      return NULL;
+    }
+  }
+  Batch* b = calloc(1, sizeof *b);
+  if (b == NULL) goto oom;
+  b->p = p;
+  b->n = n;
+  atomic_init(&b->remaining, n);
+  b->slots = malloc(sizeof(Batch*) * n);
+  b->errs = calloc(n, sizeof(int32_t));
+  b->partitions = malloc(sizeof(int32_t) * n);
+  b->offsets = malloc(sizeof(double) * n);
+  b->topics = calloc(ntopics, sizeof(rd_kafka_topic_t*));
+  b->header_sets = calloc(nsets == 0 ? 1 : nsets, sizeof(rd_kafka_headers_t*));
+  if (b->slots == NULL || b->errs == NULL || b->partitions == NULL || b->offsets == NULL || b->topics == NULL ||
+      b->header_sets == NULL) {
+    free_batch(NULL, b);
+    goto oom;
+  }
+  b->ntopics = ntopics;
+  b->nheader_sets = nsets;
+  for (uint32_t i = 0; i < n; i++) b->slots[i] = b;
+  for (uint32_t t = 0; t < ntopics; t++) {
+    napi_value v;
+    napi_get_element(env, argv[1], t, &v);
+    char* name = string_of(env, v);
+    b->topics[t] = name == NULL ? NULL : rd_kafka_topic_new(p->rk, name, NULL);
+    free(name);
+    if (b->topics[t] == NULL) {
+      free_batch(NULL, b);
+      throw_kafka(env, rd_kafka_last_error(), "could not create a topic handle");
+      return NULL;
+    }
+  }
+  for (uint32_t h = 0; h < nsets; h++) {
+    napi_value set;
+    uint32_t len = 0;
+    napi_get_element(env, argv[4], h, &set);
+    napi_get_array_length(env, set, &len);
+    b->header_sets[h] = rd_kafka_headers_new(len / 2);
+    for (uint32_t j = 0; j + 1 < len; j += 2) {
+      napi_value nv, vv;
+      napi_get_element(env, set, j, &nv);
+      napi_get_element(env, set, j + 1, &vv);
+      char* hn = string_of(env, nv);
+      char* hv = string_of(env, vv);
+      if (hn != NULL && hv != NULL) rd_kafka_header_add(b->header_sets[h], hn, -1, hv, -1);
+      free(hn);
+      free(hv);
+    }
+  }
+  b->values = values;
+  b->keys = keys;
+  b->key_ends = key_ends;
+  b->nkeys = (uint32_t)nkeys;
+  b->layout = layout;
+  napi_create_reference(env, argv[5], 1, &b->values_ref);
+  napi_create_reference(env, argv[2], 1, &b->keys_ref);
+  napi_create_reference(env, argv[3], 1, &b->key_ends_ref);
+  napi_create_reference(env, argv[6], 1, &b->layout_ref);
+  napi_create_reference(env, argv[7], 1, &b->callback_ref);
+  if (p->outstanding++ == 0) napi_ref_threadsafe_function(env, p->tsfn);
+  napi_value handle;
+  NAPI_OK(env, napi_create_external(env, b, NULL, NULL, &handle));
+  return handle;
+oom:
+  napi_throw_error(env, NULL, "batch-producer: out of memory");
+  return NULL;
+}
+
+/* Records [from, n) will not be produced: they fail with `code`. */
+static void count_out(Batch* b, uint32_t from, int32_t code) {
+  for (uint32_t i = from; i < b->n; i++) {
+    b->errs[i] = code;
+    b->partitions[i] = RD_KAFKA_PARTITION_UA;
+    b->offsets[i] = -1;
+  }
+  finish_produce(b);
+  if (from < b->n) settle(b, b->n - from);
+}
+
+/*
+ * produce(batch, from) -> the index reached. Less than the batch's size means
+ * librdkafka's queue is full (queue.buffering.max.messages): call again from
+ * there once deliveries made room. Any other error fails the rest of the batch
+ * with that code (reported through the callback like delivery failures).
+ */
+static napi_value produce(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  void* ptr = NULL;
+  uint32_t from = 0;
+  if (argc < 2 || napi_get_value_external(env, argv[0], &ptr) != napi_ok || ptr == NULL ||
+      napi_get_value_uint32(env, argv[1], &from) != napi_ok) {
+    napi_throw_type_error(env, NULL, "batch-producer: produce(batch, from)");
+    return NULL;
+  }
+  Batch* b = ptr;
+  rd_kafka_t* rk = b->p->rk;
+  uint32_t i = from;
+  if (b->topics == NULL) i = b->n; /* already finished (or counted out) */
+  for (; i < b->n; i++) {
+    const int32_t* r = b->layout + (size_t)i * LAYOUT;
+    int32_t start = i == 0 ? 0 : b->layout[(size_t)(i - 1) * LAYOUT + 3];
+    /* A NULL pointer means a null key or value (a tombstone); an empty one
+     * must stay empty, and an empty Buffer's data pointer may be NULL. */
+    const void* key = NULL;
+    size_t key_len = 0;
+    if (r[1] >= 0) {
+      int32_t ks = r[1] == 0 ? 0 : b->key_ends[r[1] - 1];
+      key = b->keys != NULL ? (const void*)(b->keys + ks) : (const void*)EMPTY;
+      key_len = (size_t)(b->key_ends[r[1]] - ks);
+    }
+    void* value = b->values != NULL ? (void*)(b->values + start) : (void*)EMPTY;
+    rd_kafka_headers_t* hdrs = r[2] >= 0 ? rd_kafka_headers_copy(b->header_sets[r[2]]) : NULL;
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        rk, RD_KAFKA_V_RKT(b->topics[r[0]]), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA), RD_KAFKA_V_MSGFLAGS(0),
+        RD_KAFKA_V_VALUE(value, (size_t)(r[3] - start)), RD_KAFKA_V_KEY(key, key_len),
+        RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(&b->slots[i]), RD_KAFKA_V_END);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (hdrs != NULL) rd_kafka_headers_destroy(hdrs);
+      if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) break;
+      count_out(b, i, err);
+      i = b->n;
+      break;
+    }
+  }
+  if (i == b->n) finish_produce(b);
+  napi_value result;
+  napi_create_uint32(env, i, &result);
+  return result;
+}
+
+/* abort(batch, from, code): records [from, n) fail with `code` (an interrupted or fatally failed publish). */
+static napi_value abort_batch(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  void* ptr = NULL;
+  uint32_t from = 0;
+  int32_t code = 0;
+  if (argc < 3 || napi_get_value_external(env, argv[0], &ptr) != napi_ok || ptr == NULL ||
+      napi_get_value_uint32(env, argv[1], &from) != napi_ok || napi_get_value_int32(env, argv[2], &code) != napi_ok) {
+    napi_throw_type_error(env, NULL, "batch-producer: abort(batch, from, code)");
+    return NULL;
+  }
+  Batch* b = ptr;
+  if (b->topics != NULL && from < b->n) count_out(b, from, code);
+  return NULL;
+}
+
+/* fatalError(handle) -> undefined | { code, message } */
+static napi_value fatal_error(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result;
+  NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Producer* p = argc < 1 ? NULL : producer_of(env, argv[0]);
+  if (p == NULL) return NULL;
+  if (!atomic_load(&p->fatal_set)) return NULL;
+  napi_value code, message;
+  napi_create_object(env, &result);
+  napi_create_int32(env, p->fatal_code, &code);
+  napi_create_string_utf8(env, p->fatal_message, NAPI_AUTO_LENGTH, &message);
+  napi_set_named_property(env, result, "code", code);
+  napi_set_named_property(env, result, "message", message);
+  return result;
+}
+
+/* errorString(code) -> librdkafka's text for a code */
+static napi_value error_string(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result;
+  int32_t code = 0;
+  NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc >= 1) napi_get_value_int32(env, argv[0], &code);
+  napi_create_string_utf8(env, rd_kafka_err2str(code), NAPI_AUTO_LENGTH, &result);
+  return result;
+}
+
+typedef struct Close {
+  Producer* p;
+  int timeout_ms;
+  int32_t flush_err;
+  napi_async_work work;
+  napi_ref callback_ref;
+} Close;
+
+static void close_execute(napi_env env, void* data) {
+  Close* c = data;
+  Producer* p = c->p;
+  c->flush_err = rd_kafka_flush(p->rk, c->timeout_ms);
+  /* What the flush could not deliver fails (ERR__PURGE_*), so every batch is
+   * returned to JS before the handle goes away. */
+  rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+  atomic_store(&p->stop, 1);
+  if (p->poller_running) pthread_join(p->poller, NULL);
+  p->poller_running = 0;
+  for (int k = 0; k < 50 && rd_kafka_outq_len(p->rk) > 0; k++) rd_kafka_poll(p->rk, 100);
+  rd_kafka_poll(p->rk, 0);
+  rd_kafka_destroy(p->rk);
+  p->rk = NULL;
+}
+
+static void close_complete(napi_env env, napi_status status, void* data) {
+  Close* c = data;
+  napi_value cb, undefined, arg, result;
+  napi_get_undefined(env, &undefined);
+  napi_create_int32(env, c->flush_err, &arg);
+  napi_get_reference_value(env, c->callback_ref, &cb);
+  napi_delete_reference(env, c->callback_ref);
+  napi_delete_async_work(env, c->work);
+  /* Batches completed during the close are still queued: released (not
+   * aborted), the thread-safe function delivers them before its finaliser. */
+  napi_release_threadsafe_function(c->p->tsfn, napi_tsfn_release);
+  free(c);
+  napi_call_function(env, undefined, cb, 1, &arg, &result);
+}
+
+/* close(handle, timeoutMs, callback(flushErrorCode)): flush, fail what is left, destroy. Once. */
+static napi_value close_producer(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Producer* p = argc < 3 ? NULL : producer_of(env, argv[0]);
+  if (p == NULL) return NULL;
+  if (p->closed) {
+    throw_kafka(env, RD_KAFKA_RESP_ERR__DESTROY, "producer is already closed");
+    return NULL;
+  }
+  Close* c = calloc(1, sizeof *c);
+  if (c == NULL) {
+    napi_throw_error(env, NULL, "batch-producer: out of memory");
+    return NULL;
+  }
+  c->p = p;
+  napi_get_value_int32(env, argv[1], &c->timeout_ms);
+  p->closed = 1;
+  /* Keep the loop alive until the close has completed. */
+  napi_ref_threadsafe_function(env, p->tsfn);
+  napi_create_reference(env, argv[2], 1, &c->callback_ref);
+  napi_value name;
+  napi_create_string_utf8(env, "marketflow-batch-producer-close", NAPI_AUTO_LENGTH, &name);
+  NAPI_OK(env, napi_create_async_work(env, NULL, name, close_execute, close_complete, c, &c->work));
+  NAPI_OK(env, napi_queue_async_work(env, c->work));
+  return NULL;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"create", NULL, create, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"batch", NULL, batch, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"produce", NULL, produce, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"abort", NULL, abort_batch, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"fatalError", NULL, fatal_error, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"errorString", NULL, error_string, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"close", NULL, close_producer, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE_INIT() { return init(env, exports); }

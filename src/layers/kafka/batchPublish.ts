@@ -1,0 +1,166 @@
+import type { Scope } from "effect"
+import { Duration, Effect } from "effect"
+import type { Delivery, OutgoingRecord } from "../../services/Bus.ts"
+import { BusError } from "../../services/Bus.ts"
+import type { BatchHandle } from "./batchProducer.ts"
+import { addonConfig, loadBatchAddon, packBatch } from "./batchProducer.ts"
+import type { KafkaBusOptions } from "./config.ts"
+import { producerConfig } from "./config.ts"
+import { CODE, toBusError } from "./errors.ts"
+
+export type Publish = (records: ReadonlyArray<OutgoingRecord>) => Effect.Effect<ReadonlyArray<Delivery>, BusError>
+
+interface Results {
+  readonly errs: Int32Array
+  readonly partitions: Int32Array
+  readonly offsets: Float64Array
+}
+
+/**
+ * Bus.publish through the native batch-produce addon: the records are packed
+ * into flat arrays in JavaScript, handed to librdkafka in one call (more only
+ * when its queue is full), and every record's result comes back in one call
+ * once the whole publish is acknowledged or failed. Same contract as the
+ * binding path (producer.ts): per-record partition and offset in input order,
+ * or the first failed record's typed BusError; a fatal producer error fails
+ * every later publish with reason Fatal.
+ *
+ * Returns undefined (after a logged warning) when the addon is not built, so
+ * the caller falls back to the binding's per-record produce().
+ */
+export const makeBatchPublish = (options: KafkaBusOptions): Effect.Effect<Publish | undefined, BusError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const loaded = loadBatchAddon()
+    if ("failure" in loaded) {
+      yield* Effect.logWarning(
+        `Kafka bus: the native batch producer is not available (${loaded.failure}); publishing through the binding's per-record produce(), about 5x slower. scripts/install.sh builds it.`
+      )
+      return undefined
+    }
+    const addon = loaded.addon
+    const handle = yield* Effect.acquireRelease(
+      Effect.try({
+        try: () => addon.create(addonConfig(producerConfig(options))),
+        catch: (err) => toBusError("creating the batch producer", err)
+      }),
+      (h) =>
+        Effect.callback<void>((resume) => {
+          addon.close(h, options.deliveryTimeoutMs, (code) =>
+            resume(
+              code === 0
+                ? Effect.void
+                : Effect.logWarning(
+                    `Kafka bus: closing the batch producer: flush ended with ${addon.errorString(code)}`
+                  )
+            )
+          )
+        }).pipe(
+          // close flushes (bounded by the delivery timeout), then fails what is left within seconds.
+          Effect.timeoutOrElse({
+            duration: Duration.millis(options.deliveryTimeoutMs + 15_000),
+            orElse: () => Effect.void
+          })
+        )
+    )
+
+    let fatal: BusError | undefined
+    const fatalError = (): BusError | undefined => {
+      if (fatal === undefined) {
+        const f = addon.fatalError(handle)
+        if (f !== undefined) fatal = toBusError("producer fatal error", { ...f, isFatal: true }, "Fatal")
+      }
+      return fatal
+    }
+
+    // Publishes waiting for room in librdkafka's queue (QUEUE_FULL): woken by
+    // any publish's completion, and at the latest after 50 ms, since a publish
+    // larger than the queue completes only after it produced its own rest.
+    const roomWaiters = new Set<() => void>()
+    const wakeRoomWaiters = () => {
+      if (roomWaiters.size === 0) return
+      for (const wake of roomWaiters) wake()
+      roomWaiters.clear()
+    }
+    const waitForRoom = Effect.callback<void>((resume) => {
+      const wake = () => resume(Effect.void)
+      roomWaiters.add(wake)
+      return Effect.sync(() => {
+        roomWaiters.delete(wake)
+      })
+    }).pipe(Effect.timeoutOrElse({ duration: Duration.millis(50), orElse: () => Effect.void }))
+
+    const produceAll = (batch: BatchHandle, size: number) => {
+      let next = 0
+      return Effect.gen(function* () {
+        next = addon.produce(batch, 0)
+        while (next < size) {
+          yield* waitForRoom
+          if (fatalError() !== undefined) {
+            addon.abort(batch, next, CODE.ERR__FATAL)
+            return
+          }
+          next = addon.produce(batch, next)
+        }
+      }).pipe(Effect.onInterrupt(() => Effect.sync(() => addon.abort(batch, next, CODE.ERR__DESTROY))))
+    }
+
+    const publish = Effect.fn("Bus.publish")(function* (records: ReadonlyArray<OutgoingRecord>) {
+      const failed = fatalError()
+      if (failed !== undefined) return yield* failed
+      const n = records.length
+      if (n === 0) return []
+      const packed = packBatch(records)
+      let results: Results | undefined
+      let deliver: ((r: Results) => void) | undefined
+      const batch = yield* Effect.try({
+        try: () =>
+          addon.batch(
+            handle,
+            packed.topics,
+            packed.keys,
+            packed.keyEnds,
+            packed.headerSets,
+            packed.values,
+            packed.layout,
+            (errs, partitions, offsets) => {
+              const r = { errs, partitions, offsets }
+              results = r
+              if (deliver !== undefined) deliver(r)
+              wakeRoomWaiters()
+            }
+          ),
+        catch: (err) => toBusError(`publishing to ${packed.topics.join(", ")}`, err)
+      })
+      yield* produceAll(batch, n)
+      // delivery.timeout.ms bounds every record; this outer bound only guards
+      // against results that never come (they should not).
+      const { errs, offsets, partitions } = yield* Effect.callback<Results>((resume) => {
+        if (results !== undefined) return resume(Effect.succeed(results))
+        deliver = (r) => resume(Effect.succeed(r))
+      }).pipe(
+        Effect.timeoutOrElse({
+          duration: Duration.millis(options.deliveryTimeoutMs + 10_000),
+          orElse: () =>
+            Effect.fail(
+              new BusError({
+                reason: "Timeout",
+                detail: `${n} records not all acknowledged within ${options.deliveryTimeoutMs} ms`
+              })
+            )
+        })
+      )
+      const deliveries = new Array<Delivery>(n)
+      for (let i = 0; i < n; i++) {
+        const topic = (records[i] as OutgoingRecord).topic
+        const code = errs[i] as number
+        const partition = partitions[i] as number
+        if (code !== 0) {
+          const where = partition >= 0 ? `${topic}[${partition}]` : topic
+          return yield* toBusError(`delivery to ${where}`, { code, message: addon.errorString(code) })
+        }
+        deliveries[i] = { topic, partition, offset: offsets[i] as number }
+      }
+      return deliveries as ReadonlyArray<Delivery>
+    })
+    return publish
+  })
