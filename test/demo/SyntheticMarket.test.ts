@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as fc from "fast-check"
-import type { MarketEvent } from "../../src/domain/Events.ts"
+import type { MarketEvent, Quote } from "../../src/domain/Events.ts"
 import type { Exchange } from "../../src/domain/Identity.ts"
 import { MARKET_LISTINGS } from "../../src/domain/synthetic/MarketModel.ts"
 import { makeSyntheticMarket, type SyntheticMarketFrame } from "../../src/domain/synthetic/SyntheticMarket.ts"
@@ -22,6 +22,16 @@ const normalize = (frames: ReadonlyArray<SyntheticMarketFrame>) => {
   let errors = 0
   let resyncs = 0
   const firstError: Array<string> = []
+  // Quotes that disagree with the venue's own book (as the normalizer maintains it from the book frames).
+  const quoteMismatches: Array<string> = []
+  const lastBinanceQuote = new Map<string, Quote>()
+  const top = (n: Normalizer, native: string) => {
+    const book = n.book?.(native)
+    const bid = book?.best("bid")
+    const ask = book?.best("ask")
+    return bid === undefined || ask === undefined ? undefined : [bid[0], bid[1], ask[0], ask[1]].map(Number).join(" ")
+  }
+  const quoted = (q: Quote) => [q.bidPrice, q.bidSize, q.askPrice, q.askSize].map(Number).join(" ")
   for (const f of frames) {
     let n = normalizers.get(f.exchange)
     if (n === undefined) {
@@ -32,9 +42,22 @@ const normalize = (frames: ReadonlyArray<SyntheticMarketFrame>) => {
     errors += r.errors.length
     if (r.errors.length > 0 && firstError.length === 0) firstError.push(`${r.errors[0]?.reason}: ${f.text}`)
     if (r.resync !== undefined && r.resync.length > 0) resyncs++
-    for (const e of r.events) events.push(e)
+    for (const e of r.events) {
+      events.push(e)
+      if (e._tag === "Quote" && e.exchange === "binance") lastBinanceQuote.set(e.nativeSymbol, e)
+      // Coinbase and Kraken quote the book as it stands; a Binance bookTicker runs ahead of the
+      // 100 ms diff, so its last one matches the book once that diff is applied.
+      const q = e._tag === "Quote" && e.exchange !== "binance" ? e : undefined
+      const b = e._tag === "BookDelta" && e.exchange === "binance" ? lastBinanceQuote.get(e.nativeSymbol) : undefined
+      const check = q ?? b
+      if (check !== undefined && top(n, check.nativeSymbol) !== quoted(check)) {
+        quoteMismatches.push(
+          `${check.exchange} ${check.nativeSymbol}: quote ${quoted(check)}, book ${top(n, check.nativeSymbol)}`
+        )
+      }
+    }
   }
-  return { events, errors, resyncs, firstError, normalizers }
+  return { events, errors, resyncs, firstError, normalizers, quoteMismatches }
 }
 
 const count = (events: ReadonlyArray<MarketEvent>, exchange: Exchange, tag: MarketEvent["_tag"]) =>
@@ -48,6 +71,7 @@ describe("synthetic market: three venues in their real wire formats", () => {
         const r = normalize(frames)
         assert.strictEqual(r.errors, 0, r.firstError[0])
         assert.strictEqual(r.resyncs, 0)
+        assert.deepStrictEqual(r.quoteMismatches.slice(0, 3), [])
         const bad = r.events.filter((e) => e._tag === "FeedStatus" && e.state !== "connected")
         assert.deepStrictEqual(bad, [])
         for (const venue of ["binance", "coinbase", "kraken"] as const) {
