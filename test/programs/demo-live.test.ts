@@ -132,10 +132,23 @@ describe("marketflow demo --source live (subprocess, local WebSocket server)", (
   it("a venue that cannot be reached is a clear error with exit status 69", () => {
     // Nothing listens on the discard port on loopback: every connection attempt is refused.
     const url = "ws://127.0.0.1:9/stream"
-    const r = runMarketflow(["demo", "--source", "live", "--exchange", "binance", "--symbols", "BTCUSDT"], {
-      env: { MF_BINANCE_WS_URL: url },
-      timeoutMs: 45_000
-    })
+    const r = runMarketflow(
+      [
+        "demo",
+        "--source",
+        "live",
+        "--exchange",
+        "binance",
+        "--symbols",
+        "BTCUSDT",
+        "--data-dir",
+        join(dir, "unreachable")
+      ],
+      {
+        env: { MF_BINANCE_WS_URL: url },
+        timeoutMs: 45_000
+      }
+    )
     assert.strictEqual(r.status, 69, r.stdout + r.stderr)
     assert.include(r.stdout + r.stderr, `cannot reach binance at ${url}`)
     assert.include(r.stdout + r.stderr, "MF_BINANCE_WS_URL")
