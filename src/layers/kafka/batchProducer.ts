@@ -84,6 +84,22 @@ export interface PackedBatch {
 const encoder = new TextEncoder()
 
 /**
+ * Whether `headers` holds exactly the name/value pairs of `set`, in order: the
+ * common case (consecutive events of one type) checked without building a key.
+ */
+const sameHeaders = (headers: Readonly<Record<string, string>>, set: ReadonlyArray<string> | undefined): boolean => {
+  if (set === undefined) return false
+  let j = 0
+  for (const name in headers) {
+    const value = headers[name]
+    if (value === undefined) continue
+    if (set[j] !== name || set[j + 1] !== value) return false
+    j += 2
+  }
+  return j === set.length
+}
+
+/**
  * One publish as flat arrays: values concatenated into one buffer, and topics,
  * keys and header sets each stored once and referenced by index (a batch has a
  * few topics, tens of instrument keys and a few header combinations). Header
@@ -100,6 +116,30 @@ export const packBatch = (records: ReadonlyArray<OutgoingRecord>): PackedBatch =
   const headerIndex = new Map<string, number>()
   let lastHeaders: Readonly<Record<string, string>> | undefined
   let lastHeaderSet = -1
+  let lastSet: Array<string> | undefined
+  // The index of a header combination, added on first sight (-1: no headers).
+  const headerSetOf = (headers: Readonly<Record<string, string>>): number => {
+    // A batch has a few combinations: compare with each before building a key.
+    if (headerSets.length <= 8) {
+      for (let j = 0; j < headerSets.length; j++) {
+        if (sameHeaders(headers, headerSets[j])) return j
+      }
+    }
+    let id = ""
+    const set: Array<string> = []
+    for (const name in headers) {
+      const value = headers[name]
+      if (value === undefined) continue
+      id += `${name}\u0000${value}\u0000`
+      set.push(name, value)
+    }
+    if (set.length === 0) return -1
+    const known = headerIndex.get(id)
+    if (known !== undefined) return known
+    const added = headerSets.push(set) - 1
+    headerIndex.set(id, added)
+    return added
+  }
   let total = 0
   for (let i = 0; i < n; i++) total += (records[i] as OutgoingRecord).value.byteLength
   const values = Buffer.allocUnsafeSlow(total)
@@ -123,25 +163,12 @@ export const packBatch = (records: ReadonlyArray<OutgoingRecord>): PackedBatch =
     let h = -1
     const headers = r.headers
     if (headers !== undefined) {
-      if (headers === lastHeaders) h = lastHeaderSet
+      if (headers === lastHeaders || sameHeaders(headers, lastSet)) h = lastHeaderSet
       else {
-        let id = ""
-        const set: Array<string> = []
-        for (const name in headers) {
-          const value = headers[name]
-          if (value === undefined) continue
-          id += `${name}\u0000${value}\u0000`
-          set.push(name, value)
-        }
-        if (set.length > 0) {
-          const known = headerIndex.get(id)
-          if (known === undefined) {
-            h = headerSets.push(set) - 1
-            headerIndex.set(id, h)
-          } else h = known
-        }
+        h = headerSetOf(headers)
         lastHeaders = headers
         lastHeaderSet = h
+        lastSet = h < 0 ? undefined : headerSets[h]
       }
     }
     values.set(r.value, end)
