@@ -166,6 +166,33 @@ export const tickStoreSuite = (name: string, storeLayer: Layer.Layer<TickStore, 
       })
     )
 
+    it.effect(
+      "quotes and book updates without a venue sequence stay distinct when only the exchange time differs",
+      () =>
+        Effect.gen(function* () {
+          const store = yield* TickStore
+          const symbol = freshSymbol("USD")
+          // Coinbase's ticker after each match of one frame: same top of book, same receive time, new exchange time.
+          const sent = knownTicks("coinbase", symbol).filter((e) => e._tag === "Quote" && e.updateId === undefined)
+          const base = sent[0]
+          if (base === undefined || base._tag !== "Quote") return assert.fail("no bare quote in knownTicks")
+          const repeats: Array<Quote> = [0, 1, 2].map((i) => ({ ...base, exchangeTs: (base.exchangeTs + i) as never }))
+          const bare = knownTicks("coinbase", symbol).find(
+            (e) => e._tag === "BookDelta" && e.lastSequence === undefined
+          )
+          if (bare === undefined) return assert.fail("no bare delta in knownTicks")
+          const deltas = [0, 1].map((i) => ({ ...bare, exchangeTs: (bare.exchangeTs + 100 + i) as never }))
+          yield* store.write(sourced([...repeats, ...deltas]))
+          yield* store.write(sourced(repeats))
+          const q = { exchange: "coinbase" as const, symbol }
+          assert.deepStrictEqual(
+            (yield* store.quotes(q)).map((e) => e.exchangeTs),
+            repeats.map((e) => e.exchangeTs)
+          )
+          assert.strictEqual((yield* store.book(q)).length, 2)
+        })
+    )
+
     it.effect("counts distinct events by kind", () =>
       Effect.gen(function* () {
         const store = yield* TickStore

@@ -174,9 +174,12 @@ export const toTickRow = (e: TickEvent): TickRow | { readonly misfit: string } =
         ...base,
         ...common,
         kind: "quote",
+        // Without a venue update id the content names the quote. The exchange time is part of it: a venue
+        // repeats an unchanged top of book at a new time (Coinbase's ticker after each match, several
+        // matches in one frame), and the DuckDB key (no exchange_ts column) must keep those apart.
         eventId:
           e.updateId === undefined
-            ? `h${contentHash(`${e.bidPrice}|${e.bidSize}|${e.askPrice}|${e.askSize}|${e.receivedTs}`)}`
+            ? `h${contentHash(`${e.bidPrice}|${e.bidSize}|${e.askPrice}|${e.askSize}|${e.exchangeTs}|${e.receivedTs}`)}`
             : `u${e.updateId}`,
         bidPrice: e.bidPrice,
         bidSize: e.bidSize,
@@ -198,7 +201,7 @@ export const toTickRow = (e: TickEvent): TickRow | { readonly misfit: string } =
         kind: snapshot ? "book_snapshot" : "book_delta",
         eventId:
           last === null
-            ? `h${contentHash(`${levelsText(e.bids)}|${levelsText(e.asks)}|${e.checksum ?? ""}`)}`
+            ? `h${contentHash(`${levelsText(e.bids)}|${levelsText(e.asks)}|${e.checksum ?? ""}|${e.exchangeTs}`)}`
             : `s${first ?? ""}-${last}`,
         bidPrices: e.bids.map((l) => l[0]),
         bidSizes: e.bids.map((l) => l[1]),
