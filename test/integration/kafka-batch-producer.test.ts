@@ -88,6 +88,43 @@ layer(KafkaBus.layer({ brokers, clientId: "mf-batch-producer-test" }), { exclude
       })
     )
 
+    it.effect("a publish larger than librdkafka's queue waits for room and still confirms every record in order", () =>
+      Effect.gen(function* () {
+        const bus = yield* Bus
+        const topic = uniqueName("batch-queue-full")
+        yield* bus.createTopics([spec(topic)])
+        const records = Array.from(
+          { length: 1_000 },
+          (_, i): OutgoingRecord => ({ topic, key: "one-key", value: encoder.encode(`q-${i}`) })
+        )
+        // queue.buffering.max.messages = 100: the publish is produced in pieces.
+        const deliveries = yield* Effect.scoped(
+          Effect.gen(function* () {
+            const producer = yield* makeProducer(
+              resolveOptions({ brokers, clientId: "mf-batch-producer-test", maxInFlightRecords: 100 })
+            )
+            // An interrupted publish (here while it waits for room) fails its
+            // unproduced rest and leaves the producer usable and closable.
+            const interrupted = yield* Effect.exit(
+              producer.publish(records).pipe(Effect.timeoutOrElse({ duration: "1 millis", orElse: () => Effect.void }))
+            )
+            assert.isTrue(interrupted._tag === "Success")
+            return yield* producer.publish(records)
+          })
+        )
+        assert.strictEqual(deliveries.length, 1_000)
+        const seen = yield* kcatReadAll(topic)
+        const offsetOf = new Map(seen.map((r) => [r.payload, r.offset]))
+        let previous = -1
+        deliveries.forEach((d, i) => {
+          assert.strictEqual(offsetOf.get(`q-${i}`), d.offset, `record ${i}`)
+          // One key, one partition: offsets follow the input order.
+          assert.isAbove(d.offset, previous)
+          previous = d.offset
+        })
+      })
+    )
+
     it.effect(
       "a record over the broker's size limit fails its publish with InvalidArgument; the next publish works",
       () =>
