@@ -52,7 +52,9 @@ export const loadBatchAddon = (): { readonly addon: BatchAddon } | { readonly fa
   try {
     return { addon: createRequire(import.meta.url)(ADDON_PATH) as BatchAddon }
   } catch (err) {
-    return { failure: `${ADDON_PATH}: ${err instanceof Error ? err.message : String(err)}` }
+    // The first line says why (not found, wrong ABI); the rest is Node's require stack.
+    const why = (err instanceof Error ? err.message : String(err)).split("\n")[0]
+    return { failure: `${ADDON_PATH}: ${why}` }
   }
 }
 
