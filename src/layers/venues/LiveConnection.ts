@@ -3,6 +3,7 @@ import { Socket } from "effect/socket"
 import type { RawFrame } from "../../domain/Recording.ts"
 import { type EpochMicros, micros } from "../../domain/Time.ts"
 import { type ConnectionState, connectionNoteText } from "../../domain/venues/common/ConnectionNote.ts"
+import { recordReconnect } from "../PipelineMetrics.ts"
 import type { IngressBuffer } from "./IngressBuffer.ts"
 import type { LiveFeedConfig } from "./LiveConfig.ts"
 import type { VenueProtocol } from "./VenueProtocol.ts"
@@ -116,6 +117,7 @@ const session = (shard: Shard, deps: ShardDeps) =>
       const writer = yield* socket.writer
       const openedAt = yield* Clock.currentTimeMillis
       deps.counters.connects++
+      if (deps.counters.connects > 1) yield* recordReconnect(config.exchange)
       shard.connected = true
       yield* Effect.addFinalizer(() => Effect.sync(() => (shard.connected = false)))
       buffer.offer(noteFrame(deps, "connected", `connected to ${config.wsUrl} (shard ${shard.id})`, yield* nowMicros))

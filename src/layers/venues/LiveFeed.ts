@@ -4,6 +4,7 @@ import type { RawFrame } from "../../domain/Recording.ts"
 import { micros } from "../../domain/Time.ts"
 import { VENUES } from "../../domain/venues/index.ts"
 import { MarketFeed } from "../../services/MarketFeed.ts"
+import { setQueueDepth } from "../PipelineMetrics.ts"
 import { IngressBuffer, type IngressStats } from "./IngressBuffer.ts"
 import type { LiveFeedConfig } from "./LiveConfig.ts"
 import { backoffSchedule, type Lifecycle, runShard, type Shard, type ShardDeps } from "./LiveConnection.ts"
@@ -261,7 +262,7 @@ export const makeLiveFeed = (
         totals.framesOut += frames.length
         return frames as unknown as readonly [RawFrame, ...Array<RawFrame>]
       }
-    )
+    ).pipe(Effect.tap(() => setQueueDepth("ingest", `ingress-${config.exchange}`, buffer.size)))
 
     yield* addSymbols(config.symbols)
     if (shards.length === 0 && protocol.baseUnits.length > 0) yield* openShard

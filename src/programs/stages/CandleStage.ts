@@ -4,6 +4,7 @@ import { encodeDeadLetter } from "../../domain/DeadLetter.ts"
 import { decodeEvent } from "../../domain/Envelope.ts"
 import type { Candle, Interval } from "../../domain/Events.ts"
 import { HEADER, TOPIC } from "../../domain/Topics.ts"
+import { recordCandlesClosed, recordDeadLetters } from "../../layers/PipelineMetrics.ts"
 import { Bus, type BusError, type BusRecord } from "../../services/Bus.ts"
 
 /**
@@ -70,7 +71,9 @@ export const makeCandleStage = Effect.fn("CandleStage.make")(function* (options:
   const emit = (out: ReadonlyArray<Candle>) =>
     Effect.suspend(() => {
       candles += out.length
-      return Effect.forEach(out, options.onCandle, { discard: true })
+      return Effect.forEach(out, options.onCandle, { discard: true }).pipe(
+        Effect.andThen(out.length > 0 ? recordCandlesClosed(options.interval, out.length) : Effect.void)
+      )
     })
 
   const fold = (batch: ReadonlyArray<BusRecord>) =>
@@ -89,6 +92,7 @@ export const makeCandleStage = Effect.fn("CandleStage.make")(function* (options:
       aggregator.takeRejected()
       if (dead.length > 0) {
         undecodable += dead.length
+        yield* recordDeadLetters("candles", "DecodeError", dead.length)
         yield* bus.publish(
           dead.map((r) => ({
             topic: TOPIC.dlq("sink"),

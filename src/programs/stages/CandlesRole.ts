@@ -7,6 +7,7 @@ import type { Candle, Interval } from "../../domain/Events.ts"
 import type { Exchange, Symbol as SymbolName } from "../../domain/Identity.ts"
 import { micros } from "../../domain/Time.ts"
 import { TOPIC } from "../../domain/Topics.ts"
+import { recordCandlesClosed, recordDeadLetters } from "../../layers/PipelineMetrics.ts"
 import { MAX_BATCH_LINKS, publishTraced, withConsumerSpan } from "../../layers/TraceHeaders.ts"
 import type { BusError, BusRecord, OutgoingRecord } from "../../services/Bus.ts"
 import { Bus } from "../../services/Bus.ts"
@@ -204,6 +205,14 @@ export const makeCandlesRole = (
       return out
     }
 
+    /** Closed candles per interval, for marketflow_candles_closed_total (after they were published). */
+    const recordCloses = (candles: ReadonlyArray<Candle>) =>
+      Effect.gen(function* () {
+        const byInterval = new Map<string, number>()
+        for (const c of candles) if (c.closed) byInterval.set(c.interval, (byInterval.get(c.interval) ?? 0) + 1)
+        for (const [interval, n] of byInterval) yield* recordCandlesClosed(interval, n)
+      })
+
     const onBatch = (batch: ReadonlyArray<BusRecord>) =>
       Effect.gen(function* () {
         const span = Option.getOrUndefined(yield* Effect.option(Effect.currentSpan))
@@ -246,6 +255,9 @@ export const makeCandlesRole = (
           yield* publishAll([...out, ...letters]).pipe(closeSpan(out.length, letters.length))
         }
         for (const c of produced) remember(c)
+        yield* recordCloses(produced)
+        if (dead.length > 0) yield* recordDeadLetters("candles", "DecodeError", dead.length)
+        if (letters.length > dead.length) yield* recordDeadLetters("candles", "LateTrade", letters.length - dead.length)
         yield* commitFloors
       }).pipe(withConsumerSpan("candles.batch", batch))
 
@@ -282,6 +294,7 @@ export const makeCandlesRole = (
         )
       }
       for (const c of produced) remember(c)
+      yield* recordCloses(produced)
       yield* commitFloors
     })
 

@@ -6,6 +6,13 @@ import type { Exchange } from "../../domain/Identity.ts"
 import { HEADER, route, TOPIC } from "../../domain/Topics.ts"
 import { VENUES } from "../../domain/venues/index.ts"
 import type { Normalizer } from "../../domain/venues/Venue.ts"
+import {
+  observeEvents,
+  recordDeadLetters,
+  recordFeedStatus,
+  recordFrames,
+  type TimedEvent
+} from "../../layers/PipelineMetrics.ts"
 import { currentTraceparent } from "../../layers/TraceHeaders.ts"
 import { Bus, type OutgoingRecord } from "../../services/Bus.ts"
 import { type FeedItem, isFeedError, MarketFeed } from "../../services/MarketFeed.ts"
@@ -110,8 +117,10 @@ export const ingestToBus = Effect.fn("IngestStage.run")(function* (options: Inge
   const decodeChunk = (chunk: ReadonlyArray<FeedItem>) => {
     const events: Array<MarketEvent> = []
     const letters: Array<DeadLetter> = []
+    const framesBy = new Map<Exchange, number>()
     for (const item of chunk) {
       stats.frames++
+      if (!isFeedError(item)) framesBy.set(item.exchange, (framesBy.get(item.exchange) ?? 0) + 1)
       if (isFeedError(item)) {
         letters.push({
           source: item.source,
@@ -141,8 +150,34 @@ export const ingestToBus = Effect.fn("IngestStage.run")(function* (options: Inge
     stats.published += events.length
     stats.badFrames += letters.length
     stats.deadLetters += letters.length
-    return { events, letters }
+    return { events, letters, framesBy }
   }
+
+  /**
+   * The chunk's feed health for the metrics endpoint: frames per venue, each
+   * FeedStatus (connects, gaps, resyncs, checksum failures, quality score), dead
+   * letters by error, and the receipt/exchange latency of what was published.
+   */
+  const recordChunk = (
+    framesBy: ReadonlyMap<Exchange, number>,
+    events: ReadonlyArray<MarketEvent>,
+    letters: ReadonlyArray<DeadLetter>
+  ) =>
+    Effect.gen(function* () {
+      for (const [exchange, n] of framesBy) yield* recordFrames(exchange, n)
+      const timed: Array<TimedEvent> = []
+      for (const e of events) {
+        if (e._tag === "FeedStatus") yield* recordFeedStatus(e)
+        else if (e.receivedTs !== undefined)
+          timed.push({ exchange: e.exchange, symbol: e.symbol, exchangeTs: e.exchangeTs, receivedTs: e.receivedTs })
+      }
+      yield* observeEvents("ingest", timed)
+      if (letters.length > 0) {
+        const byError = new Map<string, number>()
+        for (const l of letters) byError.set(l.error, (byError.get(l.error) ?? 0) + 1)
+        for (const [error, n] of byError) yield* recordDeadLetters("ingest", error, n)
+      }
+    })
 
   /**
    * Encodes and publishes in the producer span whose context the records carry:
@@ -171,10 +206,11 @@ export const ingestToBus = Effect.fn("IngestStage.run")(function* (options: Inge
       Effect.gen(function* () {
         // With the counts of what is already published (the hook may wait for consumers to reach them).
         if (options.backpressure !== undefined) yield* options.backpressure({ ...stats })
-        const { events, letters } = yield* Effect.sync(() => decodeChunk(chunk)).pipe(
+        const { events, letters, framesBy } = yield* Effect.sync(() => decodeChunk(chunk)).pipe(
           Effect.withSpan("ingest.decode", { attributes: { "marketflow.frames": chunk.length } })
         )
         if (events.length + letters.length > 0) yield* publish(events, letters)
+        yield* recordChunk(framesBy, events, letters)
         const onDeadLetter = options.onDeadLetter
         if (onDeadLetter !== undefined && letters.length > 0) {
           const first = stats.deadLetters - letters.length + 1

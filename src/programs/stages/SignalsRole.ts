@@ -1,11 +1,12 @@
 import type { Scope } from "effect"
 import { Effect, Stream } from "effect"
-import type { FeatureVector } from "../../domain/Derived.ts"
+import type { FeatureVector, Signal } from "../../domain/Derived.ts"
 import { encodeEventText } from "../../domain/Envelope.ts"
 import type { Interval } from "../../domain/Events.ts"
 import type { NotFinalReason, SignalConfig } from "../../domain/signals/SignalPipeline.ts"
 import { DEFAULT_SIGNAL_CONFIG, runSignalStages } from "../../domain/signals/SignalPipeline.ts"
 import { TOPIC } from "../../domain/Topics.ts"
+import { recordDeadLetters, recordSignals } from "../../layers/PipelineMetrics.ts"
 import { publishTraced, withConsumerSpan } from "../../layers/TraceHeaders.ts"
 import type { BusError, BusRecord, OutgoingRecord } from "../../services/Bus.ts"
 import { Bus } from "../../services/Bus.ts"
@@ -74,6 +75,8 @@ export const makeSignalsRole = (
       ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch })
     })
 
+    // this batch's signals, counted per stage and tier once they are published
+    let emitted: Array<Signal> = []
     const signalRecords = (fv: FeatureVector, record: BusRecord) =>
       predictor.predict(fv).pipe(
         Effect.flatMap((votes) =>
@@ -82,7 +85,11 @@ export const makeSignalsRole = (
             if (s.notFinal !== undefined) notFinal[s.notFinal]++
             else stats.final++
             const out = [toOutgoing(s.raw), toOutgoing(s.calibrated), toOutgoing(s.filtered)]
-            if (s.final !== undefined) out.push(toOutgoing(s.final))
+            emitted.push(s.raw, s.calibrated, s.filtered)
+            if (s.final !== undefined) {
+              out.push(toOutgoing(s.final))
+              emitted.push(s.final)
+            }
             return out
           })
         ),
@@ -103,6 +110,8 @@ export const makeSignalsRole = (
       Effect.gen(function* () {
         const { events, dead } = decodeBatch(batch)
         stats.undecodable += dead.length
+        emitted = []
+        const predictorErrorsBefore = stats.predictorErrors
         const vectors: Array<{ readonly fv: FeatureVector; readonly record: BusRecord }> = []
         for (const { record, event } of events) {
           if (event._tag === "FeatureVector") vectors.push({ fv: event, record })
@@ -114,6 +123,10 @@ export const makeSignalsRole = (
         }).pipe(Effect.withSpan("signals.signal", { attributes: { "marketflow.vectors": vectors.length } }))
         const out = [...dead, ...produced.flat()]
         if (out.length > 0) yield* publishTraced("signals.publish", out, bus.publish)
+        yield* recordSignals(emitted)
+        if (dead.length > 0) yield* recordDeadLetters("signals", "DecodeError", dead.length)
+        const predictorLetters = stats.predictorErrors - predictorErrorsBefore
+        if (predictorLetters > 0) yield* recordDeadLetters("signals", "PredictorError", predictorLetters)
         yield* consumer.commit(lastPerPartition(batch))
       }).pipe(withConsumerSpan("signals.batch", batch))
 

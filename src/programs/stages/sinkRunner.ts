@@ -2,6 +2,13 @@ import { Clock, Duration, Effect, Metric, Schedule, Stream } from "effect"
 import type { BusEvent } from "../../domain/Envelope.ts"
 import type { TopicSpec } from "../../domain/Topics.ts"
 import { TOPIC } from "../../domain/Topics.ts"
+import {
+  labelled,
+  observeEvents,
+  recordDeadLetters,
+  storeWriteSeconds,
+  type TimedEvent
+} from "../../layers/PipelineMetrics.ts"
 import { publishTraced, withConsumerSpan } from "../../layers/TraceHeaders.ts"
 import type { BusError, BusRecord, Consumer, OutgoingRecord, TopicPartition } from "../../services/Bus.ts"
 import { Bus } from "../../services/Bus.ts"
@@ -128,6 +135,16 @@ const writtenTotal = Metric.counter("marketflow_sink_rows_written_total", {
   description: "events written to a store",
   incremental: true
 })
+/** The written events that carry venue and receipt times (market data, not derived records). */
+const timedEvents = (batch: ReadonlyArray<Sourced<BusEvent>>): Array<TimedEvent> => {
+  const out: Array<TimedEvent> = []
+  for (const { value: e } of batch) {
+    if (e._tag === "Trade" || e._tag === "Quote" || e._tag === "BookSnapshot" || e._tag === "BookDelta")
+      out.push({ exchange: e.exchange, symbol: e.symbol, exchangeTs: e.exchangeTs, receivedTs: e.receivedTs })
+  }
+  return out
+}
+
 const dlqTotal = Metric.counter("marketflow_sink_dlq_total", {
   description: "records sent to a sink's dead-letter topic",
   incremental: true
@@ -259,6 +276,9 @@ export const runSink = (
             Effect.gen(function* () {
               stats.dlq += poison.length
               yield* Metric.update(Metric.withAttributes(dlqTotal, attrs), poison.length)
+              const byStage = new Map<string, number>()
+              for (const p of poison) byStage.set(p.stage, (byStage.get(p.stage) ?? 0) + 1)
+              for (const [stage, n] of byStage) yield* recordDeadLetters(`sink-${config.name}`, stage, n)
               yield* Effect.logWarning(
                 `sink ${config.name}: ${poison.length} record(s) to ${dlq}, first: ${poison[0]?.reason.slice(0, 200)}`
               )
@@ -390,8 +410,11 @@ export const runSink = (
           )
           const ended = yield* Clock.currentTimeMillis
           yield* Metric.update(Metric.withAttributes(writeSeconds, attrs), (ended - started) / 1000)
+          yield* Metric.update(labelled(storeWriteSeconds, { store: config.name }), (ended - started) / 1000)
         }
         yield* commitDurable
+        // receipt -> written and committed, for the market events this store keeps
+        if (good.length > 0) yield* observeEvents(`sink-${config.name}`, timedEvents(good))
       })
 
       /** A batch in its consumer span: the child of the span that published its first record. */
