@@ -1,11 +1,11 @@
 import { Deferred, Effect, Stream } from "effect"
 import { makeCandleAggregator } from "../../domain/candles/CandleAggregator.ts"
 import { encodeDeadLetter } from "../../domain/DeadLetter.ts"
-import { decodeEvent } from "../../domain/Envelope.ts"
 import type { Candle, Interval } from "../../domain/Events.ts"
 import { HEADER, TOPIC } from "../../domain/Topics.ts"
 import { recordCandlesClosed, recordDeadLetters } from "../../layers/PipelineMetrics.ts"
 import { Bus, type BusError, type BusRecord } from "../../services/Bus.ts"
+import { decodeRecord } from "./decodeRecord.ts"
 
 /**
  * Bus `market.trades` -> candles: one consumer-group member that folds trades into
@@ -81,7 +81,7 @@ export const makeCandleStage = Effect.fn("CandleStage.make")(function* (options:
       const closed: Array<Candle> = []
       const dead: Array<BusRecord> = []
       for (const record of batch) {
-        const event = decodeEvent(record.value, `bus:${record.topic}`)
+        const event = decodeRecord(record.value, `bus:${record.topic}`)
         if (event._tag === "DecodeError") dead.push(record)
         else if (event._tag === "Trade") {
           trades++

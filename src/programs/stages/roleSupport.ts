@@ -2,10 +2,11 @@ import { Clock, Effect, Stream } from "effect"
 import type { DeadLetter } from "../../domain/DeadLetter.ts"
 import { encodeDeadLetter } from "../../domain/DeadLetter.ts"
 import type { BusEvent } from "../../domain/Envelope.ts"
-import { decodeEvent, encodeEvent } from "../../domain/Envelope.ts"
+import { encodeEvent } from "../../domain/Envelope.ts"
 import { HEADER, route, TOPIC } from "../../domain/Topics.ts"
 import type { BusRecord, OutgoingRecord } from "../../services/Bus.ts"
 import { Bus } from "../../services/Bus.ts"
+import { decodeRecord } from "./decodeRecord.ts"
 
 /** Shared plumbing of the candles / features / signals roles: decode, publish, dead-letter, commit floors. */
 
@@ -37,7 +38,8 @@ export const decodeBatch = (
   const events: Array<Decoded> = []
   const dead: Array<OutgoingRecord> = []
   for (const record of batch) {
-    const event = decodeEvent(record.value, `bus:${record.topic}`)
+    // the trade/quote fast path (the candles role reads trades); anything else goes through decodeEvent
+    const event = decodeRecord(record.value, `bus:${record.topic}`)
     if (event._tag === "DecodeError") {
       dead.push(
         deadLetterRecord(
@@ -88,7 +90,7 @@ export const scanTopics = <A>(
             const k = `${r.topic}\u0000${r.partition}`
             const end = remaining.get(k)
             if (end !== undefined && r.offset >= end - 1) remaining.delete(k)
-            const event = decodeEvent(r.value, `bus:${r.topic}`)
+            const event = decodeRecord(r.value, `bus:${r.topic}`)
             if (event._tag !== "DecodeError") acc = f(acc, event, r)
           }
           return remaining.size === 0
