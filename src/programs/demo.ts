@@ -4,7 +4,9 @@ import type { DeadLetter } from "../domain/DeadLetter.ts"
 import type { Signal } from "../domain/Derived.ts"
 import { decodeEvent } from "../domain/Envelope.ts"
 import type { Candle } from "../domain/Events.ts"
+import type { IndicatorPeriods } from "../domain/features/IndicatorSet.ts"
 import type { Exchange, Symbol as SymbolName } from "../domain/Identity.ts"
+import { DEFAULT_SIGNAL_CONFIG } from "../domain/signals/SignalPipeline.ts"
 import { type EpochMicros, MICROS_PER_MINUTE, micros } from "../domain/Time.ts"
 import { TOPIC, topicCatalog } from "../domain/Topics.ts"
 import * as MemoryBus from "../layers/MemoryBus.ts"
@@ -104,6 +106,27 @@ export interface DemoOptions {
   readonly stop?: Effect.Effect<void> | undefined
   /** Kept for compatibility: the live view replaces the progress lines. */
   readonly progressEvery?: number | undefined
+  /** Indicator periods of the features, the rule predictors and the signals' ATR levels (default DEMO_PERIODS). */
+  readonly periods?: IndicatorPeriods | undefined
+}
+
+/**
+ * Short indicator periods, so a session of a few simulated minutes (a few 1m
+ * candles per instrument) warms them up and shows final signals: the trend rule
+ * votes from the 4th candle of an instrument on. The roles' defaults are the
+ * textbook periods (DEFAULT_PERIODS), which need ~35 candles.
+ */
+export const DEMO_PERIODS: IndicatorPeriods = {
+  sma: 3,
+  // EMA(1) is the close itself: the trend rule then reads "close against its 3-bar EMA"
+  emaFast: 1,
+  emaSlow: 3,
+  rsi: 2,
+  macd: [1, 3, 2],
+  bollinger: [3, 2],
+  atr: 2,
+  rv: 3,
+  rvLong: 6
 }
 
 export interface DemoReport {
@@ -120,7 +143,13 @@ export interface DemoReport {
   /** Records published per topic and venue. */
   readonly published: Readonly<Record<string, Readonly<Record<string, number>>>>
   readonly features: { readonly candles: number; readonly vectors: number }
-  readonly signals: { readonly vectors: number; readonly final: number; readonly latest: ReadonlyArray<Signal> }
+  readonly signals: {
+    readonly vectors: number
+    readonly final: number
+    readonly latest: ReadonlyArray<Signal>
+    /** Why the other vectors gave no final signal (flat, tier, ...), when known. */
+    readonly notFinal?: Readonly<Record<string, number>> | undefined
+  }
   readonly sinks: Readonly<Record<string, SinkStats>>
   readonly stores: StoreReport
 }
@@ -173,8 +202,18 @@ const pipeline = (options: DemoOptions, dataDir: string, observer: ReturnType<ty
 
     // --- features and signals
     const stopChain = yield* Deferred.make<void>()
-    const features = yield* makeFeaturesRole({ group: FEATURES_GROUP, warmUp: false, stop: Deferred.await(stopChain) })
-    const signals = yield* makeSignalsRole({ group: SIGNALS_GROUP, stop: Deferred.await(stopChain) })
+    const periods = options.periods ?? DEMO_PERIODS
+    const features = yield* makeFeaturesRole({
+      group: FEATURES_GROUP,
+      warmUp: false,
+      periods,
+      stop: Deferred.await(stopChain)
+    })
+    const signals = yield* makeSignalsRole({
+      group: SIGNALS_GROUP,
+      config: { ...DEFAULT_SIGNAL_CONFIG, periods },
+      stop: Deferred.await(stopChain)
+    })
     const featuresFiber = yield* Effect.forkScoped(features.run)
     const signalsFiber = yield* Effect.forkScoped(signals.run)
 
@@ -206,16 +245,18 @@ const pipeline = (options: DemoOptions, dataDir: string, observer: ReturnType<ty
         handler: latestCacheHandler(yield* LatestCache)
       }
     ]
-    const stopSinks = yield* Deferred.make<void>()
+    const stopSinks = yield* Effect.forEach(sinkSpecs, () => Deferred.make<void>())
     const sinkStats: Record<string, SinkStats> = {}
     for (const spec of sinkSpecs) sinkStats[spec.name] = makeSinkStats()
-    const sinkFibers = yield* Effect.forEach(sinkSpecs, (spec) =>
+    /** Records on the sink's topics its runner has not yet taken into a write. */
+    const sinkBehind = (spec: SinkSpec) => observer.published(spec.topics) - (sinkStats[spec.name]?.records ?? 0)
+    const sinkFibers = yield* Effect.forEach(sinkSpecs, (spec, i) =>
       Effect.forkScoped(
         runSink(
           { name: spec.name, group: spec.group, topics: spec.topics, maxBatch: 5_000, maxWait: "25 millis" },
           observed(spec.handler, observer.notify),
           {
-            stop: Deferred.await(stopSinks),
+            stop: stopSinks[i] === undefined ? Effect.void : Deferred.await(stopSinks[i]),
             ...(sinkStats[spec.name] === undefined ? {} : { stats: sinkStats[spec.name] })
           }
         )
@@ -264,6 +305,36 @@ const pipeline = (options: DemoOptions, dataDir: string, observer: ReturnType<ty
     const started = yield* Clock.currentTimeMillis
     const latest = yield* LatestCache
     let lastRate = { at: started, published: 0, rate: 0 }
+    const featureTopics = (["1m", "5m", "15m", "1h"] as const).map((i) => TOPIC.features(i))
+    const lagOf = (group: string, topics: ReadonlyArray<string>) =>
+      Effect.map(bus.lag(group, topics), (ps) => ps.reduce((sum, p) => sum + p.lag, 0))
+    const drained = (group: string, topics: ReadonlyArray<string>) => Effect.map(lagOf(group, topics), (l) => l === 0)
+    // What the drain waits for, for the view: set as the drain moves on.
+    const draining = {
+      phase: "input" as "input" | "candles" | "chain" | "done",
+      chainJoined: false,
+      closing: new Set<string>(),
+      closed: new Set<string>()
+    }
+    const drainingText = Effect.gen(function* () {
+      if (draining.phase === "input" || draining.phase === "done") return undefined
+      if (draining.phase === "candles") return "closing the open candle windows"
+      const parts: Array<string> = []
+      if (!draining.chainJoined) {
+        const features = yield* lagOf(FEATURES_GROUP, [candleTopic])
+        const scored = yield* lagOf(SIGNALS_GROUP, featureTopics)
+        parts.push(features > 0 ? `features group lag ${n(features)}` : `signals group lag ${n(scored)}`)
+      }
+      for (const spec of sinkSpecs) {
+        if (draining.closed.has(spec.name)) continue
+        if (draining.closing.has(spec.name)) parts.push(`sink ${spec.name} writing what it holds`)
+        else {
+          const behind = sinkBehind(spec)
+          if (behind > 0) parts.push(`sink ${spec.name} ${n(behind)} records behind`)
+        }
+      }
+      return parts.length === 0 ? "closing the stores" : parts.join(", ")
+    })
     const viewState = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
       const published = observer.published(allTopics(observer))
@@ -307,7 +378,8 @@ const pipeline = (options: DemoOptions, dataDir: string, observer: ReturnType<ty
           final: observer.published([TOPIC.signals("final")])
         },
         signals: sigs.slice(-4),
-        elapsedMs: now - started
+        elapsedMs: now - started,
+        draining: yield* drainingText
       }
     })
     if (viewMode !== "off") {
@@ -358,28 +430,47 @@ const pipeline = (options: DemoOptions, dataDir: string, observer: ReturnType<ty
     // --- drain in pipeline order
     yield* Fiber.interrupt(candleFiber)
     yield* view.log("  (end of input: closing the windows still open, draining every role)")
+    draining.phase = "candles"
     yield* stage.flush
-    const drained = (group: string, topics: ReadonlyArray<string>) =>
-      Effect.map(bus.lag(group, topics), (ps) => ps.every((p) => p.lag === 0))
-    const featureTopics = (["1m", "5m", "15m", "1h"] as const).map((i) => TOPIC.features(i))
+    draining.phase = "chain"
     const chainDone = Effect.gen(function* () {
       yield* observer.awaitUntil(drained(FEATURES_GROUP, [candleTopic]))
       yield* observer.awaitUntil(drained(SIGNALS_GROUP, featureTopics))
+      yield* Deferred.succeed(stopChain, undefined)
+      yield* Fiber.join(featuresFiber)
+      yield* Fiber.join(signalsFiber)
+      draining.chainJoined = true
     })
-    yield* Effect.raceFirst(chainDone, failFast)
-    yield* Deferred.succeed(stopChain, undefined)
-    yield* Fiber.join(featuresFiber)
-    yield* Fiber.join(signalsFiber)
-    // A sink is drained once its runner has taken every record into a write (not just read it from the bus);
-    // stopping it then writes what it holds, finishes its files and commits.
-    const sinksDone = observer.awaitUntil(
-      Effect.sync(() =>
-        sinkSpecs.every((spec) => (sinkStats[spec.name]?.records ?? 0) >= observer.published(spec.topics))
-      )
+    // Each sink is stopped as soon as its own input is complete and taken, so one store's closing work
+    // (the Parquet files) overlaps another's catching up instead of waiting for it. A sink is drained once
+    // its runner has taken every record into a write (not just read it from the bus); stopping it then
+    // writes what it holds, finishes its files and commits. Only the sinks reading the signal topics
+    // wait for the chain: the other topics are complete once the candles are flushed.
+    const drainSink = (spec: SinkSpec, index: number) =>
+      Effect.gen(function* () {
+        if (spec.topics.some((t) => t.startsWith("signals."))) yield* Deferred.await(chainJoined)
+        yield* observer.awaitUntil(Effect.sync(() => sinkBehind(spec) <= 0))
+        draining.closing.add(spec.name)
+        const stop = stopSinks[index]
+        if (stop !== undefined) yield* Deferred.succeed(stop, undefined)
+        const fiber = sinkFibers[index]
+        if (fiber !== undefined) yield* Fiber.join(fiber)
+        draining.closing.delete(spec.name)
+        draining.closed.add(spec.name)
+        observer.notify()
+      })
+    const chainJoined = yield* Deferred.make<void>()
+    yield* Effect.raceFirst(
+      Effect.all(
+        [
+          Effect.andThen(chainDone, Deferred.succeed(chainJoined, undefined)),
+          Effect.forEach(sinkSpecs, drainSink, { concurrency: "unbounded", discard: true })
+        ],
+        { concurrency: "unbounded", discard: true }
+      ),
+      failFast
     )
-    yield* Effect.raceFirst(sinksDone, failFast)
-    yield* Deferred.succeed(stopSinks, undefined)
-    yield* Effect.forEach(sinkFibers, Fiber.join, { discard: true })
+    draining.phase = "done"
 
     const finalState = yield* viewState
     yield* view.render(finalState)
@@ -411,7 +502,7 @@ const pipeline = (options: DemoOptions, dataDir: string, observer: ReturnType<ty
       lags,
       published,
       features: { candles: f.candles, vectors: f.vectorsPublished },
-      signals: { vectors: s.vectors, final: s.final, latest: finalState.signals },
+      signals: { vectors: s.vectors, final: s.final, latest: finalState.signals, notFinal: s.notFinal },
       sinks: sinkStats,
       stores: describeStores(stores)
     }
@@ -459,12 +550,16 @@ export const feedLayer = (source: Exclude<DemoSource, { readonly _tag: "Live" }>
       )
 
 /** Everything but the feed: the in-memory bus, the embedded stores in `dataDir`, the rule predictors. */
-export const demoServices = (dataDir: string, maxInFlight = DEFAULT_MAX_IN_FLIGHT) =>
+export const demoServices = (
+  dataDir: string,
+  maxInFlight = DEFAULT_MAX_IN_FLIGHT,
+  periods: IndicatorPeriods = DEMO_PERIODS
+) =>
   Layer.mergeAll(
     // Retention well above maxInFlight: nothing unread is ever deleted, and memory stays bounded on long sessions.
     MemoryBus.layer({ maxRecordsPerPartition: 3 * maxInFlight, maxBytesPerPartition: 16 << 20 }),
     EmbeddedStores.layer({ dir: dataDir }),
-    RulePredictorLayer()
+    RulePredictorLayer({ periods })
   )
 
 /** `.data/demo/<UTC start>`, absolute. */
@@ -478,7 +573,7 @@ export const demoWithFeed = (options: DemoOptions) =>
     const dataDir = resolve(options.dataDir ?? (yield* defaultDataDir))
     return yield* runDemo(options, dataDir).pipe(
       Effect.scoped,
-      Effect.provide(demoServices(dataDir, options.maxInFlight))
+      Effect.provide(demoServices(dataDir, options.maxInFlight, options.periods))
     )
   })
 
@@ -585,6 +680,14 @@ const TOPIC_LABEL: ReadonlyArray<readonly [string, string]> = [
   [TOPIC.feedStatus, "status"]
 ]
 
+/** "; not final: 25 flat, 3 tier below C" (the reasons with a count). */
+const notFinalText = (reasons: Readonly<Record<string, number>> | undefined): string => {
+  const parts = Object.entries(reasons ?? {})
+    .filter(([, count]) => count > 0)
+    .map(([reason, count]) => `${n(count)} ${reason === "tier" ? "tier too low" : reason}`)
+  return parts.length === 0 ? "" : `; not final: ${parts.join(", ")}`
+}
+
 export const formatSummary = (r: DemoReport, partitions: number, elapsedMs: number): string => {
   const i = r.ingest
   const c = r.candleStage
@@ -610,6 +713,7 @@ export const formatSummary = (r: DemoReport, partitions: number, elapsedMs: numb
     `  candles (1m)    ${n(r.candles.length)}   late trades ${n(c.late)}, duplicates ${n(c.duplicate)}`,
     `  features        ${n(r.features.candles)} candles → ${n(r.features.vectors)} feature vectors`,
     `  signals         ${n(r.signals.vectors)} vectors scored → ${n(r.signals.final)} final signals` +
+      notFinalText(r.signals.notFinal) +
       (r.signals.final === 0 && r.signals.vectors > 0
         ? " (indicators warm up over the first candles: run longer)"
         : ""),

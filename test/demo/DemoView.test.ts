@@ -79,4 +79,23 @@ describe("demo live view", () => {
       assert.deepStrictEqual(yield* TestConsole.logLines, ["candle ..."])
     })
   )
+
+  it.effect("plain lines are printed only when something changed; while draining, one line per thing waited for", () =>
+    Effect.gen(function* () {
+      const view = makeView("plain")
+      yield* view.render(state(5))
+      // the same counts a second later: the rate and wall time alone do not make a line
+      yield* view.render({ ...state(5), eventsPerSecond: 0, elapsedMs: 2_500 })
+      yield* view.render(state(6))
+      yield* view.render({ ...state(6), draining: "features group lag 12" })
+      yield* view.render({ ...state(6), eventsPerSecond: 0, draining: "features group lag 12" })
+      yield* view.render({ ...state(6), draining: "sinks: parquet 40 records behind" })
+      assert.deepStrictEqual(yield* TestConsole.errorLines, [
+        renderLine(state(5)),
+        renderLine(state(6)),
+        "  … draining: features group lag 12",
+        "  … draining: sinks: parquet 40 records behind"
+      ])
+    })
+  )
 })

@@ -84,6 +84,48 @@ describe("marketflow demo (subprocess)", () => {
     assert.notInclude(r.stderr, "\x1b[")
   }, 120_000)
 
+  it("the default session (seed 42) ends with final signals, and every store holds what was published", () => {
+    const r = runCli(["demo", "--seed", "42", "--data-dir", dataDir()])
+    assert.strictEqual(r.status, 0, r.stderr)
+    assert.include(r.stdout, "4 min of simulated time")
+    const final = /vectors scored → ([\d,]+) final signals/.exec(r.stdout)
+    assert.isNotNull(final, r.stdout)
+    assert.isAtLeast(Number((final?.[1] ?? "0").replaceAll(",", "")), 1, r.stdout)
+    assert.match(r.stdout, /latest: \S+ \S+ 1m (long|short) p=\S+ tier [ABC]/)
+    // published (the events table) = stored in DuckDB = rows in the Parquet archive, per kind
+    const num = (text: string) => Number(text.replaceAll(",", ""))
+    const published = { trades: 0, quotes: 0, book: 0 }
+    for (const line of nonEmptyLines(r.stdout)) {
+      const row = /^ {18}(binance|coinbase|kraken)\s+([\d,]+)\s+([\d,]+)\s+([\d,]+)\s+([\d,]+)$/.exec(line)
+      if (row === null) continue
+      published.trades += num(row[2] ?? "")
+      published.quotes += num(row[3] ?? "")
+      published.book += num(row[4] ?? "")
+    }
+    const ticks = /market_events: ([\d,]+) trades, ([\d,]+) quotes, ([\d,]+) book deltas, ([\d,]+) book snapshots/.exec(
+      r.stdout
+    )
+    const archive = /book ([\d,]+) rows in .*quotes ([\d,]+) rows in .*trades ([\d,]+) rows in/.exec(r.stdout)
+    assert.isAbove(published.quotes, 0, r.stdout)
+    assert.deepStrictEqual(
+      {
+        trades: num(ticks?.[1] ?? ""),
+        quotes: num(ticks?.[2] ?? ""),
+        book: num(ticks?.[3] ?? "") + num(ticks?.[4] ?? "")
+      },
+      published,
+      "DuckDB tick store"
+    )
+    assert.deepStrictEqual(
+      { trades: num(archive?.[3] ?? ""), quotes: num(archive?.[2] ?? ""), book: num(archive?.[1] ?? "") },
+      published,
+      "Parquet archive"
+    )
+    // the plain status lines never repeat themselves
+    const status = nonEmptyLines(r.stderr).filter((l) => l.startsWith("  … "))
+    assert.strictEqual(new Set(status).size, status.length, r.stderr)
+  }, 180_000)
+
   it("the closing summary says where the data is, and the queries it suggests run and return rows", async () => {
     const dir = dataDir()
     const r = runCli(["demo", "--seed", "9", "--duration", "90s", "--data-dir", dir])

@@ -11,7 +11,8 @@ import { runRole } from "../roles/RoleRunner.ts"
 import { InputError, UsageError } from "./CliErrors.ts"
 import { UnavailableError } from "./roleCommand.ts"
 
-const DEFAULT_DURATION_MICROS = 2 * MICROS_PER_MINUTE
+// Four 1m candles per instrument: enough for the demo's short indicator periods to give final signals.
+const DEFAULT_DURATION_MICROS = 4 * MICROS_PER_MINUTE
 const DEFAULT_LIVE_DURATION_MICROS = MICROS_PER_MINUTE
 
 const UNITS: Readonly<Record<string, number>> = {
@@ -65,7 +66,7 @@ const flags = {
   ),
   duration: Flag.String("duration").pipe(
     Flag.withDescription(
-      "Synthetic: simulated session length, e.g. 90s, 10m (default 2m unless --count); live: real time to run (default 1m)"
+      "Synthetic: simulated session length, e.g. 90s, 10m (default 4m unless --count); live: real time to run (default 1m)"
     ),
     Flag.optional
   ),

@@ -5,9 +5,10 @@ import type { Candle } from "../../domain/Events.ts"
 /**
  * The demo's live view. On a terminal it is a block redrawn in place at the
  * bottom of the screen (ANSI: cursor up, clear to end), with the candle lines and
- * dead letters scrolling above it; anywhere else (a pipe, CI, tests) it prints one
- * plain status line per period instead, to stderr, so stdout keeps only the
- * candles and the summary a script may parse.
+ * dead letters scrolling above it; anywhere else (a pipe, CI, tests) it prints a
+ * plain status line to stderr instead, only when something in it changed (a log
+ * is not a screen: a stalled pipeline must not repeat itself), so stdout keeps
+ * only the candles and the summary a script may parse.
  */
 export type ViewMode = "tty" | "plain" | "off"
 
@@ -28,6 +29,8 @@ export interface ViewState {
   readonly signalCounts: { readonly raw: number; readonly final: number }
   readonly signals: ReadonlyArray<Signal>
   readonly elapsedMs: number
+  /** After the input ended: what the drain still waits for ("features group lag 12"). */
+  readonly draining?: string | undefined
 }
 
 const n = (x: number): string => Math.round(x).toLocaleString("en-US")
@@ -77,6 +80,7 @@ export const renderBlock = (s: ViewState): Array<string> => {
       )
     }
   }
+  if (s.draining !== undefined) lines.push(`  draining: ${s.draining}`)
   lines.push(`  signals: ${n(s.signalCounts.raw)} scored, ${n(s.signalCounts.final)} final`)
   for (const sig of s.signals) lines.push(`    ${formatSignal(sig)}`)
   return lines
@@ -112,9 +116,19 @@ export const makeView = (
   }
 ): DemoView => {
   if (mode !== "tty") {
+    // The rate and the wall time change on every frame; the rest says whether anything happened.
+    let last = ""
     return {
       log: (line) => Console.log(line),
-      render: (state) => (mode === "plain" ? Console.error(renderLine(state)) : Effect.void),
+      render: (state) =>
+        Effect.suspend(() => {
+          if (mode !== "plain") return Effect.void
+          const line = state.draining === undefined ? renderLine(state) : `  … draining: ${state.draining}`
+          const key = state.draining === undefined ? renderLine({ ...state, eventsPerSecond: 0, elapsedMs: 0 }) : line
+          if (key === last) return Effect.void
+          last = key
+          return Console.error(line)
+        }),
       close: Effect.void
     }
   }
