@@ -489,7 +489,12 @@ const pipeline = (options: DemoOptions, dataDir: string, observer: ReturnType<ty
     const stores: DemoStores = {
       dir: dataDir,
       ticks: yield* Effect.orDie((yield* TickStore).counts),
-      archiveFiles: yield* Effect.orDie((yield* Archive).files)
+      archiveFiles: yield* Effect.orDie((yield* Archive).files),
+      published: {
+        trades: observer.published([TOPIC.trades]),
+        quotes: observer.published([TOPIC.quotes]),
+        book: observer.published([TOPIC.book])
+      }
     }
     const published: Record<string, Record<string, number>> = {}
     for (const [topic, m] of observer.byVenue()) published[topic] = Object.fromEntries(m)

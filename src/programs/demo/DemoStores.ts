@@ -12,6 +12,8 @@ export interface DemoStores {
   readonly dir: string
   readonly ticks: TickCounts
   readonly archiveFiles: ReadonlyArray<ArchiveFile>
+  /** Records published to the tick topics, to reconcile the store's counts with. */
+  readonly published?: { readonly trades: number; readonly quotes: number; readonly book: number } | undefined
 }
 
 export interface StoreReport {
@@ -28,6 +30,27 @@ export interface StoreReport {
 const n = (x: number): string => x.toLocaleString("en-US")
 const shellQuote = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`
 const sqlText = (s: string): string => `'${s.replaceAll("'", "''")}'`
+
+/**
+ * The tick store keeps one row per natural key: a record published twice with the same
+ * key (venue, instrument, kind, exchange time and content when the venue gives no id)
+ * is stored once. Said out loud, so the counts reconcile: stored + collapsed = published.
+ */
+const collapsedNote = (s: DemoStores): ReadonlyArray<string> => {
+  const p = s.published
+  if (p === undefined) return []
+  const kinds = [
+    ["trades", p.trades - s.ticks.trades],
+    ["quotes", p.quotes - s.ticks.quotes],
+    ["book updates", p.book - s.ticks.bookDeltas - s.ticks.bookSnapshots]
+  ] as const
+  const collapsed = kinds.filter(([, d]) => d !== 0)
+  if (collapsed.length === 0) return []
+  return [
+    `                  (${collapsed.map(([k, d]) => `${n(d)} ${k}`).join(", ")} fewer than published: ` +
+      "identical repeats of one natural key are stored once)"
+  ]
+}
 
 export const describeStores = (s: DemoStores): StoreReport => {
   const ticksFile = join(s.dir, "ticks.duckdb")
@@ -59,6 +82,7 @@ export const describeStores = (s: DemoStores): StoreReport => {
       `  data            ${s.dir}`,
       `    ticks         ${ticksFile} (DuckDB, table market_events: ${n(t.trades)} trades, ${n(t.quotes)} quotes, ` +
         `${n(t.bookDeltas)} book deltas, ${n(t.bookSnapshots)} book snapshots)`,
+      ...collapsedNote(s),
       `    candles       ${candlesFile} (DuckDB, table candles)`,
       `    archive       ${archiveDir} (Parquet, hive-partitioned: ${archive || "no file"})`,
       "  try",
