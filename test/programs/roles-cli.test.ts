@@ -253,12 +253,34 @@ describe("marketflow ingest (subprocess, embedded profile)", () => {
     assert.match(child.output(), /second SIG(INT|TERM): exiting now/)
   })
 
+  it("--source synthetic generates the venue it ingests (the demo's three-venue market): Kraken frames, no dead letter", () => {
+    const r = runMarketflow([
+      "ingest",
+      "--exchange",
+      "kraken",
+      "--source",
+      "synthetic",
+      "--count",
+      "300",
+      "--speed",
+      "1000"
+    ])
+    assert.strictEqual(r.status, 0, r.stderr)
+    const summary = /ingest: 300 frames, (\d+) events, (\d+) published \((\d+) trades\).* 0 dead letters/.exec(
+      r.stdout + r.stderr
+    )
+    assert.isNotNull(summary, r.stdout + r.stderr)
+    assert.isAbove(Number(summary?.[3]), 0)
+    assert.strictEqual(summary?.[1], summary?.[2])
+  })
+
   it("refuses inconsistent flags with exit 64", () => {
     const noSymbols = runMarketflow(["ingest", "--exchange", "binance"])
     assert.strictEqual(noSymbols.status, 64)
     assert.include(noSymbols.stderr, "--symbols")
-    const syntheticKraken = runMarketflow(["ingest", "--exchange", "kraken", "--source", "synthetic"])
-    assert.strictEqual(syntheticKraken.status, 64)
+    const unknownAsset = runMarketflow(["ingest", "--exchange", "kraken", "--source", "synthetic", "--symbols", "DOGE"])
+    assert.strictEqual(unknownAsset.status, 64)
+    assert.include(unknownAsset.stderr, "not DOGE")
     const replayWithoutFile = runMarketflow(["ingest", "--exchange", "kraken", "--source", "replay"])
     assert.strictEqual(replayWithoutFile.status, 64)
   })

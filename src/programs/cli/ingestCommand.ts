@@ -89,21 +89,19 @@ const feedLayer = (f: Flags, symbols: ReadonlyArray<string> | undefined) =>
         return layer
       }
       case "synthetic": {
-        if (f.exchange !== "binance") {
-          return yield* new UsageError({
-            detail: "--source synthetic generates Binance frames: use --exchange binance"
-          })
-        }
-        const { pickInstruments, SyntheticFeed } = yield* Effect.promise(() => import("../../layers/SyntheticFeed.ts"))
-        let instruments: ReturnType<typeof pickInstruments>["found"] | undefined
+        // The seeded three-venue market (the demo's), generating only the venue this role ingests.
+        const { pickAssets, SyntheticMarketFeed } = yield* Effect.promise(
+          () => import("../../layers/SyntheticMarketFeed.ts")
+        )
+        let assets: ReadonlyArray<string> | undefined
         if (symbols !== undefined) {
-          const picked = pickInstruments(symbols)
+          const picked = pickAssets(symbols)
           if (picked.unknown.length > 0 || picked.found.length === 0) {
             return yield* new UsageError({
-              detail: `--symbols: the synthetic feed has BTCUSDT, ETHUSDT, SOLUSDT, BNBUSDT; not ${picked.unknown.join(", ")}`
+              detail: `--symbols: the synthetic market has BTC, ETH, SOL, BNB (any venue's spelling); not ${picked.unknown.join(", ")}`
             })
           }
-          instruments = picked.found
+          assets = picked.found
         }
         const durationMicros = Option.isSome(f.duration) ? parseDuration(f.duration.value) : undefined
         if (Option.isSome(f.duration) && durationMicros === undefined) {
@@ -112,9 +110,10 @@ const feedLayer = (f: Flags, symbols: ReadonlyArray<string> | undefined) =>
         if (Option.isSome(f.count) && f.count.value <= 0) {
           return yield* new UsageError({ detail: "--count must be above 0" })
         }
-        const layer: Layer.Layer<MarketFeed> = SyntheticFeed.layer({
+        const layer: Layer.Layer<MarketFeed> = SyntheticMarketFeed.layer({
           seed: f.seed,
-          instruments,
+          venues: [f.exchange],
+          assets,
           count: Option.getOrUndefined(f.count),
           durationMicros,
           speed: speed ?? 1
