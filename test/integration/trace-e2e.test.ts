@@ -222,9 +222,20 @@ describe("one trace across the role processes (Jaeger)", () => {
       }
       assert.match(roles.sink.output(), new RegExp(`sink clickhouse: ${TRADES} records, ${TRADES} written`))
 
-      // After the flush on exit the trace is complete.
-      const traces = await Effect.runPromise(tracesOfIngest(ingestPid, startMicros))
-      const trace = widest(traces)
+      // The roles flushed their spans on exit; Jaeger's collector batches what it
+      // receives before it is queryable, so wait (bounded) for every stage's batch span.
+      const stageOps = ["sink.clickhouse.batch", "candles.batch", "features.batch", "signals.batch"]
+      const traces = await Effect.runPromise(
+        eventually(
+          tracesOfIngest(ingestPid, startMicros),
+          (ts) => {
+            const t = widest(ts)
+            return t !== undefined && stageOps.every((op) => t.spans.some((s) => s.operationName === op))
+          },
+          { what: "every stage's batch span in the trace", timeout: "30 seconds", every: "500 millis" }
+        ).pipe(Effect.orElseSucceed(() => [] as ReadonlyArray<JaegerTrace>))
+      )
+      const trace = widest(traces.length > 0 ? traces : await Effect.runPromise(tracesOfIngest(ingestPid, startMicros)))
       assert.isDefined(trace, `no trace of ingest pid ${ingestPid} in Jaeger`)
       if (trace === undefined) return
       const services = servicesOf(trace)
