@@ -1,23 +1,15 @@
 import { deflateSync } from "node:zlib"
+import { crc32Final, crc32Step } from "../../src/domain/book/Crc32.ts"
 
 /**
  * A minimal PNG writer and line chart for the soak's RSS plot, on node:zlib
  * alone (no image package): 8-bit RGB, filter 0 on every row, one IDAT chunk.
  */
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256)
-  for (let n = 0; n < 256; n++) {
-    let c = n
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
-    t[n] = c >>> 0
-  }
-  return t
-})()
-
+/** PNG's chunk CRC is the same CRC-32 as Kraken's book checksum: one implementation. */
 export const crc32 = (bytes: Uint8Array, initial = 0): number => {
-  let c = ~initial >>> 0
-  for (const b of bytes) c = (CRC_TABLE[(c ^ b) & 0xff] as number) ^ (c >>> 8)
-  return ~c >>> 0
+  let c = (~initial >>> 0) as number
+  for (const b of bytes) c = crc32Step(c, b)
+  return crc32Final(c)
 }
 
 const chunk = (type: string, data: Uint8Array): Buffer => {

@@ -618,7 +618,8 @@ export const makeConsumer = (
     } satisfies Consumer
   })
 
-const disconnect = (c: NativeConsumer, timeoutMs: number): Effect.Effect<void> =>
+/** Disconnects a consumer handle, bounded: a broker that never answers does not hold the close. */
+export const disconnect = (c: NativeConsumer, timeoutMs: number): Effect.Effect<void> =>
   Effect.callback<void>((resume) => {
     try {
       c.disconnect(() => resume(Effect.void))

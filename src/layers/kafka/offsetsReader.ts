@@ -3,8 +3,9 @@ import { Duration, Effect, Schedule, Scope, Semaphore } from "effect"
 import { BusError } from "../../services/Bus.ts"
 import type { KafkaBusOptions } from "./config.ts"
 import { consumerConfig } from "./config.ts"
+import { disconnect } from "./consumer.ts"
 import { toBusError } from "./errors.ts"
-import type { NativeAdmin, NativeConsumer } from "./native.ts"
+import type { NativeAdmin } from "./native.ts"
 import { AdminClient, newConsumer, nodeCallback } from "./native.ts"
 import { connectClient, wasAbandoned } from "./producer.ts"
 
@@ -30,15 +31,6 @@ export interface OffsetsReader {
   ) => Effect.Effect<ReadonlyArray<Kafka.GroupResults>, BusError>
 }
 
-const close = (c: NativeConsumer, timeoutMs: number): Effect.Effect<void> =>
-  Effect.callback<void>((resume) => {
-    try {
-      c.disconnect(() => resume(Effect.void))
-    } catch {
-      resume(Effect.void)
-    }
-  }).pipe(Effect.timeoutOrElse({ duration: Duration.millis(timeoutMs + 5_000), orElse: () => Effect.void }))
-
 export const makeOffsetsReader = (options: KafkaBusOptions): Effect.Effect<OffsetsReader, never, Scope.Scope> =>
   Effect.gen(function* () {
     const scope = yield* Effect.scope
@@ -51,10 +43,10 @@ export const makeOffsetsReader = (options: KafkaBusOptions): Effect.Effect<Offse
         const c = newConsumer(consumerConfig(options, clientId, clientId, "earliest"))
         return connectClient("offsets reader", c, options).pipe(
           Effect.as(c),
-          Effect.onError(() => (wasAbandoned(c) ? Effect.void : close(c, options.requestTimeoutMs)))
+          Effect.onError(() => (wasAbandoned(c) ? Effect.void : disconnect(c, options.requestTimeoutMs)))
         )
       }),
-      (c) => close(c, options.requestTimeoutMs)
+      (c) => disconnect(c, options.requestTimeoutMs)
     ).pipe(
       Effect.flatMap((c) =>
         Effect.try({
