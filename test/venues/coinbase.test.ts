@@ -239,3 +239,40 @@ describe("Coinbase session, ticker, candles, heartbeats, errors (golden, shared 
     assert.deepStrictEqual(events.filter((e) => e._tag === "BookDelta").length, 1)
   })
 })
+
+describe("Coinbase trade ids across a re-subscribe (hand-written frames)", () => {
+  const frame = (seq: number, type: string, ids: ReadonlyArray<string>): RawFrame => ({
+    exchange: "coinbase",
+    kind: "ws",
+    text: JSON.stringify({
+      channel: "market_trades",
+      timestamp: "2025-10-09T00:00:00.000000Z",
+      sequence_num: seq,
+      events: [
+        {
+          type,
+          trades: ids.map((id) => ({
+            product_id: "BTC-USD",
+            trade_id: id,
+            price: "60000.00",
+            size: "0.1",
+            time: "2025-10-09T00:00:00.000000Z",
+            side: "BUY"
+          }))
+        }
+      ]
+    })
+  })
+
+  it("ids compare as integers: 100 follows 99, a zero-padded repeat is not emitted twice", () => {
+    for (const fastPaths of [true, false]) {
+      const { events } = run(
+        [frame(0, "update", ["98", "99"]), frame(1, "snapshot", ["0100", "100", "99"]), frame(2, "update", ["1000"])],
+        VENUES.coinbase.makeNormalizer({}, { fastPaths })
+      )
+      const ids = events.filter((e): e is Trade => e._tag === "Trade").map((t) => t.tradeId)
+      // The snapshot lists newest first: oldest first, 99 is a repeat, "100" and "0100" are the same trade.
+      assert.deepStrictEqual(ids, ["98", "99", "100", "1000"])
+    }
+  })
+})

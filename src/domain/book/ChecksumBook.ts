@@ -82,8 +82,7 @@ export class ChecksumBook {
       this.resyncRequested = true
       return true
     }
-    for (const [p, q] of bids) s.book.set("bid", p, q)
-    for (const [p, q] of asks) s.book.set("ask", p, q)
+    s.book.apply(bids, asks)
     const cut = s.book.truncate(this.depth)
     if (!this.verify(t, checksum, out)) return true
     const allBids = cut.bids.length === 0 ? bids : [...bids, ...cut.bids.map(([p]): Level => [p, ZERO])]

@@ -72,15 +72,21 @@ const NOTHING_CUT: { readonly bids: ReadonlyArray<Level>; readonly asks: Readonl
 })
 
 export class OrderBook {
-  private readonly sides: { bid: Array<Entry>; ask: Array<Entry> } = { bid: [], ask: [] }
+  private readonly bids: Array<Entry> = []
+  private readonly asks: Array<Entry> = []
+
+  // Named fields rather than a map keyed by side: a keyed load per level update showed in profiles.
+  private side(side: BookSide): Array<Entry> {
+    return side === "bid" ? this.bids : this.asks
+  }
 
   /** Sets a level to an absolute size; size zero removes it. Returns false when removing a level that was absent. */
   set(side: BookSide, price: Decimal, size: Decimal): boolean {
-    const levels = this.sides[side]
+    const levels = this.side(side)
     const n = Number(price)
     const rank = side === "bid" ? -n : n
     // The first level not worse than this price: the level itself when present.
-    const i = this.position(side, rank, price)
+    const i = this.position(levels, side, rank, price)
     const at = levels[i]
     const hit = at !== undefined && at.rank === rank && (at.price === price || compare(at.price, price) === 0)
     if (isZeroText(size)) {
@@ -97,8 +103,7 @@ export class OrderBook {
   }
 
   /** Index of the first level that is not worse than (`rank`, `price`), in the worst-first array. */
-  private position(side: BookSide, rank: number, price: Decimal): number {
-    const levels = this.sides[side]
+  private position(levels: Array<Entry>, side: BookSide, rank: number, price: Decimal): number {
     let lo = 0
     let hi = levels.length
     while (lo < hi) {
@@ -115,21 +120,32 @@ export class OrderBook {
     return side === "bid" ? c < 0 : c > 0
   }
 
+  /** Sets every level of a delta (absolute sizes; zero removes), bids then asks. */
+  apply(bids: ReadonlyArray<Level>, asks: ReadonlyArray<Level>): void {
+    for (let i = 0; i < bids.length; i++) {
+      const l = bids[i] as Level
+      this.set("bid", l[0], l[1])
+    }
+    for (let i = 0; i < asks.length; i++) {
+      const l = asks[i] as Level
+      this.set("ask", l[0], l[1])
+    }
+  }
+
   /** Replaces the whole book (a snapshot). */
   load(bids: ReadonlyArray<Level>, asks: ReadonlyArray<Level>): void {
     this.clear()
-    for (const [p, s] of bids) this.set("bid", p, s)
-    for (const [p, s] of asks) this.set("ask", p, s)
+    this.apply(bids, asks)
   }
 
   clear(): void {
-    this.sides.bid.length = 0
-    this.sides.ask.length = 0
+    this.bids.length = 0
+    this.asks.length = 0
   }
 
   /** Levels best first, at most `depth` of them. */
   levels(side: BookSide, depth = Number.POSITIVE_INFINITY): Array<Level> {
-    const src = this.sides[side]
+    const src = this.side(side)
     const n = Math.min(depth, src.length)
     const out = new Array<Level>(n)
     for (let i = 0; i < n; i++) {
@@ -141,13 +157,13 @@ export class OrderBook {
 
   /** Price of the `i`-th best level (0 = best), read in place for per-message checksums; `i` must be below `depth(side)`. */
   priceAt(side: BookSide, i: number): Decimal {
-    const src = this.sides[side]
+    const src = this.side(side)
     return (src[src.length - 1 - i] as Entry).price
   }
 
   /** Size of the `i`-th best level (0 = best); `i` must be below `depth(side)`. */
   sizeAt(side: BookSide, i: number): Decimal {
-    const src = this.sides[side]
+    const src = this.side(side)
     return (src[src.length - 1 - i] as Entry).size
   }
 
@@ -157,7 +173,7 @@ export class OrderBook {
    * only the levels that changed). `i` must be below `depth(side)`.
    */
   derivedAt<T>(side: BookSide, i: number, tag: T, derive: (price: Decimal, size: Decimal, tag: T) => number): number {
-    const src = this.sides[side]
+    const src = this.side(side)
     const e = src[src.length - 1 - i] as Entry
     if (e.derivedFor === e.size && e.derivedTag === tag) return e.derived
     const v = derive(e.price, e.size, tag)
@@ -168,12 +184,12 @@ export class OrderBook {
   }
 
   best(side: BookSide): Level | undefined {
-    const e = this.sides[side].at(-1)
+    const e = this.side(side).at(-1)
     return e === undefined ? undefined : [e.price, e.size]
   }
 
   depth(side: BookSide): number {
-    return this.sides[side].length
+    return this.side(side).length
   }
 
   /**
@@ -182,9 +198,9 @@ export class OrderBook {
    */
   truncate(depth: number): { readonly bids: ReadonlyArray<Level>; readonly asks: ReadonlyArray<Level> } {
     // The usual case (nothing beyond the depth) allocates nothing: it runs after every Kraken message.
-    if (this.sides.bid.length <= depth && this.sides.ask.length <= depth) return NOTHING_CUT
+    if (this.bids.length <= depth && this.asks.length <= depth) return NOTHING_CUT
     const cut = (side: BookSide): Array<Level> => {
-      const levels = this.sides[side]
+      const levels = this.side(side)
       if (levels.length <= depth) return []
       // The worst levels are at the front; report them best first, like `levels`.
       const removed = levels.splice(0, levels.length - depth)
@@ -203,10 +219,15 @@ export class OrderBook {
     return this.touch() === 0
   }
 
+  /** Best bid at or above best ask (one touch read, for per-event quality checks). */
+  isCrossedOrLocked(): boolean {
+    return this.touch() >= 0
+  }
+
   /** Sign of best bid minus best ask (NaN when a side is empty); exact only when the doubles tie. */
   private touch(): number {
-    const b = this.sides.bid.at(-1)
-    const a = this.sides.ask.at(-1)
+    const b = this.bids.at(-1)
+    const a = this.asks.at(-1)
     if (b === undefined || a === undefined) return Number.NaN
     const bid = -b.rank
     if (bid !== a.rank) return bid > a.rank ? 1 : -1

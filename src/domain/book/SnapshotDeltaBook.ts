@@ -48,8 +48,7 @@ export class SnapshotDeltaBook {
       this.resyncRequested = true
       return true
     }
-    for (const [p, q] of bids) s.book.set("bid", p, q)
-    for (const [p, q] of asks) s.book.set("ask", p, q)
+    s.book.apply(bids, asks)
     out.push(s.deltaEvent(t, bids, asks, { firstSequence: sequence, lastSequence: sequence }))
     return false
   }

@@ -73,8 +73,7 @@ export class UpdateIdBook {
       this.snapshotRequested = true
       return true
     }
-    for (const [p, q] of u.bids) s.book.set("bid", p, q)
-    for (const [p, q] of u.asks) s.book.set("ask", p, q)
+    s.book.apply(u.bids, u.asks)
     this.updateId = u.lastId
     out.push(s.deltaEvent(u, u.bids, u.asks, { firstSequence: u.firstId, lastSequence: u.lastId }))
     return false

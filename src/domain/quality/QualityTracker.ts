@@ -76,7 +76,8 @@ interface SymbolQuality {
 }
 
 /** Something that can tell whether a symbol's maintained book is crossed or locked. */
-export type BookProbe = (nativeSymbol: string) => { crossed: boolean; locked: boolean } | undefined
+/** Whether a symbol's book is crossed or locked (undefined: no book); a boolean, not an object, as it runs per book event. */
+export type BookProbe = (nativeSymbol: string) => boolean | undefined
 
 export class QualityTracker {
   private readonly exchange: Exchange
@@ -175,8 +176,7 @@ export class QualityTracker {
           out[i] = flagged
         }
       } else if (e._tag === "BookDelta" || e._tag === "BookSnapshot") {
-        const b = probe(e.nativeSymbol)
-        bad = b !== undefined && (b.crossed || b.locked)
+        bad = probe(e.nativeSymbol) === true
         q.book += a * ((bad ? 0 : 1) - q.book)
       } else if (e._tag === "Quote") {
         bad = !(Number(e.bidPrice) < Number(e.askPrice))

@@ -15,6 +15,9 @@ import type { Instrument } from "./Instrument.ts"
  * the sequence numbers it has seen, so gaps and checksum failures are detected
  * where the frames arrive, and reported as FeedStatus events (data, not logs).
  */
+/** The errors of a frame that decoded: shared, as a fresh empty array per frame showed in profiles. */
+export const NO_ERRORS: ReadonlyArray<DecodeError> = Object.freeze([])
+
 export interface NormalizeResult {
   readonly events: ReadonlyArray<MarketEvent>
   /** Frames (or parts of frames) that could not be decoded; each keeps its raw text. */

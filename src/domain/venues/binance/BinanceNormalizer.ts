@@ -18,7 +18,7 @@ import {
   uint,
   WireError
 } from "../common/Wire.ts"
-import type { NormalizeResult, Normalizer, NormalizerOptions, Tuning } from "../Venue.ts"
+import { NO_ERRORS, type NormalizeResult, type Normalizer, type NormalizerOptions, type Tuning } from "../Venue.ts"
 import { fastDepth } from "./BinanceFastDepth.ts"
 import { fastTrade } from "./BinanceFastTrade.ts"
 import { aggTrade, bookTicker, type Ctx, kline, serverShutdown, trade } from "./BinanceMessages.ts"
@@ -84,7 +84,7 @@ export const makeBinanceNormalizer = (options: NormalizerOptions = {}, tuning: T
     const update = { exchangeTs, receivedTs: frame.receivedTs ?? exchangeTs, firstId, lastId, bids, asks }
     const events: Array<MarketEvent> = []
     const again = bookFor(c).update(update, events)
-    return again ? { events, errors: [], resync: [c.native] } : { events, errors: [] }
+    return again ? { events, errors: NO_ERRORS, resync: [c.native] } : { events, errors: NO_ERRORS }
   }
 
   /** The depth fast path (BinanceFastDepth.ts); undefined when the general path must decide. */
@@ -113,12 +113,12 @@ export const makeBinanceNormalizer = (options: NormalizerOptions = {}, tuning: T
     }
     const events: Array<MarketEvent> = []
     const again = bookFor(c).snapshot(snap, events)
-    return again ? { events, errors: [], resync: [c.native] } : { events, errors: [] }
+    return again ? { events, errors: NO_ERRORS, resync: [c.native] } : { events, errors: NO_ERRORS }
   }
 
   const one = (event: MarketEvent): NormalizeResult => {
     if (event.exchangeTs > lastExchangeTs) lastExchangeTs = event.exchangeTs
-    return { events: [event], errors: [] }
+    return { events: [event], errors: NO_ERRORS }
   }
 
   const fastContext = { normalize: symbols.normalize, timeScale }
@@ -159,7 +159,7 @@ export const makeBinanceNormalizer = (options: NormalizerOptions = {}, tuning: T
     }
     if (typeof d.u === "number" && "B" in d && "A" in d) return one(bookTicker(d, ctx(d, frame), lastExchangeTs))
     // Control traffic: replies to our requests, and our own requests where a recording kept them.
-    if (("result" in d || "method" in d) && "id" in d) return { events: [], errors: [] }
+    if (("result" in d || "method" in d) && "id" in d) return { events: [], errors: NO_ERRORS }
     if ("code" in d && "msg" in d) throw new WireError(`venue error ${String(d.code)}: ${String(d.msg)}`)
     throw new WireError("unrecognised message")
   }

@@ -7,7 +7,7 @@ import type { EpochMicros } from "../../Time.ts"
 import { applyConnectionNote, readConnectionNote } from "../common/ConnectionNote.ts"
 import { scored } from "../common/Scored.ts"
 import { asArray, asObject, type JsonObject, parseJson, rfc3339Field, str, uint, WireError } from "../common/Wire.ts"
-import type { NormalizeResult, Normalizer, NormalizerOptions, Tuning } from "../Venue.ts"
+import { NO_ERRORS, type NormalizeResult, type Normalizer, type NormalizerOptions, type Tuning } from "../Venue.ts"
 import { fastL2 } from "./CoinbaseFastL2.ts"
 import { fastMarketTrades } from "./CoinbaseFastTrades.ts"
 import {
@@ -39,14 +39,15 @@ const CHANNEL = '{"channel":"'
 export const makeCoinbaseNormalizer = (options: NormalizerOptions = {}, tuning: Tuning = {}): Normalizer => {
   const fastPaths = tuning.fastPaths ?? true
   const books = new Map<string, SnapshotDeltaBook>()
-  const lastTradeId = new Map<string, bigint>()
+  const lastTradeId = new Map<string, string>()
   const openBars = new Map<string, Candle>()
   let lastSeq: number | undefined
 
   // Products resolved once per connection (failures too); bounded like the venue's product list.
   const symbols = new Map<string, SymbolT | undefined>()
   const symbolOf = (product: string): SymbolT | undefined => {
-    if (symbols.has(product)) return symbols.get(product)
+    const known = symbols.get(product)
+    if (known !== undefined || symbols.has(product)) return known
     const s = coinbaseSymbolOrUndefined(product)
     if (symbols.size < 100_000) symbols.set(product, s)
     return s
@@ -86,7 +87,23 @@ export const makeCoinbaseNormalizer = (options: NormalizerOptions = {}, tuning: 
     return resync
   }
 
-  const tradeId = (id: string): bigint | undefined => (/^\d{1,30}$/.test(id) ? BigInt(id) : undefined)
+  /**
+   * A numeric trade id (1-30 digits) in canonical form (no leading zeros), compared
+   * as text by length then digits: the order of the integers, without a BigInt per trade.
+   */
+  const tradeId = (id: string): string | undefined => {
+    const n = id.length
+    if (n === 0 || n > 30) return undefined
+    let lead = 0
+    for (let i = 0; i < n; i++) {
+      const c = id.charCodeAt(i)
+      if (c < 48 || c > 57) return undefined
+      if (c === 48 && lead === i && i < n - 1) lead++
+    }
+    return lead === 0 ? id : id.slice(lead)
+  }
+  const idAtOrBelow = (id: string, last: string): boolean =>
+    id.length !== last.length ? id.length < last.length : id <= last
 
   const trades = (ev: JsonObject, c: Ctx, out: Array<MarketEvent>): void => {
     const list = asArray(ev.trades, "trades").map((raw) => trade(asObject(raw, "trade"), c))
@@ -99,7 +116,7 @@ export const makeCoinbaseNormalizer = (options: NormalizerOptions = {}, tuning: 
     for (const t of list) {
       const id = tradeId(t.tradeId)
       const last = lastTradeId.get(t.nativeSymbol)
-      if (id !== undefined && last !== undefined && id <= last) continue
+      if (id !== undefined && last !== undefined && idAtOrBelow(id, last)) continue
       if (id !== undefined) lastTradeId.set(t.nativeSymbol, id)
       out.push(t)
     }
@@ -117,7 +134,9 @@ export const makeCoinbaseNormalizer = (options: NormalizerOptions = {}, tuning: 
     const out: Array<MarketEvent> = []
     const resync = checkSequence(f.seq, c, out)
     acceptTrades(f.trades, f.snapshot, out)
-    return resync.length > 0 ? { events: out, errors: [], resync: [...new Set(resync)] } : { events: out, errors: [] }
+    return resync.length > 0
+      ? { events: out, errors: NO_ERRORS, resync: [...new Set(resync)] }
+      : { events: out, errors: NO_ERRORS }
   }
 
   /** Coinbase marks no candle final: a later start closes the earlier bar (re-emitted closed). */
@@ -178,7 +197,9 @@ export const makeCoinbaseNormalizer = (options: NormalizerOptions = {}, tuning: 
     const again = applyL2(f.product, f.snapshot ? "snapshot" : "update", f.bids, f.asks, f.eventTs, c, f.seq, out)
     l2InFlight = undefined
     if (again) resync.push(f.product)
-    return resync.length > 0 ? { events: out, errors: [], resync: [...new Set(resync)] } : { events: out, errors: [] }
+    return resync.length > 0
+      ? { events: out, errors: NO_ERRORS, resync: [...new Set(resync)] }
+      : { events: out, errors: NO_ERRORS }
   }
 
   const lostL2Frame = (): NormalizeResult | undefined => {
@@ -193,7 +214,7 @@ export const makeCoinbaseNormalizer = (options: NormalizerOptions = {}, tuning: 
       b.invalidate(t, f.seq - 1, f.seq + 1, out, `l2_data frame ${f.seq} could not be decoded`)
       resync.push(product)
     }
-    return { events: out, errors: [], resync }
+    return { events: out, errors: NO_ERRORS, resync }
   }
 
   const ws = (frame: RawFrame): NormalizeResult => {
@@ -212,7 +233,7 @@ export const makeCoinbaseNormalizer = (options: NormalizerOptions = {}, tuning: 
     }
     if (msg.type === "error") throw new WireError(`venue error: ${String(msg.message)}`)
     // Our own requests, where a recording kept them.
-    if (msg.type === "subscribe" || msg.type === "unsubscribe") return { events: [], errors: [] }
+    if (msg.type === "subscribe" || msg.type === "unsubscribe") return { events: [], errors: NO_ERRORS }
     const channel = str(msg, "channel")
     const seq = uint(msg, "sequence_num")
     const c: Ctx = { receivedTs: frame.receivedTs, messageTs: rfc3339Field(msg, "timestamp") }
@@ -248,7 +269,9 @@ export const makeCoinbaseNormalizer = (options: NormalizerOptions = {}, tuning: 
       default:
         throw new WireError(`unsupported channel ${channel}`)
     }
-    return resync.length > 0 ? { events: out, errors: [], resync: [...new Set(resync)] } : { events: out, errors: [] }
+    return resync.length > 0
+      ? { events: out, errors: NO_ERRORS, resync: [...new Set(resync)] }
+      : { events: out, errors: NO_ERRORS }
   }
 
   const push = (frame: RawFrame): NormalizeResult => {

@@ -1,7 +1,7 @@
 import type { FeedStatus, MarketEvent } from "../../Events.ts"
 import type { Exchange } from "../../Identity.ts"
 import { type EpochMicros, micros } from "../../Time.ts"
-import type { NormalizeResult } from "../Venue.ts"
+import { NO_ERRORS, type NormalizeResult } from "../Venue.ts"
 import { isObject, type JsonObject } from "./Wire.ts"
 
 /**
@@ -82,11 +82,11 @@ export const applyConnectionNote = (
   books: Iterable<readonly [string, LosableBook]>
 ): NormalizeResult => {
   const events: Array<MarketEvent> = [connectionStatus(exchange, note, receivedTs)]
-  if (note.state !== "disconnected" && note.state !== "gap") return { events, errors: [] }
+  if (note.state !== "disconnected" && note.state !== "gap") return { events, errors: NO_ERRORS }
   const t = { exchangeTs: note.at, receivedTs: receivedTs ?? note.at }
   const resync: Array<string> = []
   for (const [native, book] of books) {
     if (book.lost(t, `connection ${note.state}: ${note.reason}`, note.state === "gap", events)) resync.push(native)
   }
-  return resync.length > 0 ? { events, errors: [], resync } : { events, errors: [] }
+  return resync.length > 0 ? { events, errors: NO_ERRORS, resync } : { events, errors: NO_ERRORS }
 }

@@ -23,7 +23,7 @@ export const scored = (
   const tracker = new QualityTracker(exchange, rules)
   const probe: BookProbe = (native) => {
     const b = book(native)
-    return b === undefined ? undefined : { crossed: b.isCrossed(), locked: b.isLocked() }
+    return b === undefined ? undefined : b.isCrossedOrLocked()
   }
   return {
     exchange,

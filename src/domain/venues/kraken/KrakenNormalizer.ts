@@ -20,7 +20,7 @@ import {
   str,
   WireError
 } from "../common/Wire.ts"
-import type { NormalizeResult, Normalizer, NormalizerOptions, Tuning } from "../Venue.ts"
+import { NO_ERRORS, type NormalizeResult, type Normalizer, type NormalizerOptions, type Tuning } from "../Venue.ts"
 import { fastBook } from "./KrakenFastBook.ts"
 import { fastTrades } from "./KrakenFastTrade.ts"
 import { type Ctx, krakenSymbol, krakenSymbolOrUndefined, levels, ohlc, ticker, trade } from "./KrakenMessages.ts"
@@ -125,7 +125,7 @@ export const makeKrakenNormalizer = (options: NormalizerOptions = {}, tuning: Tu
     if (f === undefined) return undefined
     const out: Array<MarketEvent> = []
     for (const t of f.trades) acceptTrade(t, f.update, out)
-    return { events: out, errors: [] }
+    return { events: out, errors: NO_ERRORS }
   }
 
   const candles = (
@@ -195,8 +195,8 @@ export const makeKrakenNormalizer = (options: NormalizerOptions = {}, tuning: Tu
     }
     const out: Array<MarketEvent> = []
     return applyBook(f.native, exchangeTs, frame.receivedTs, f.bids, f.asks, f.checksum, f.snapshot, out)
-      ? { events: out, errors: [], resync: [f.native] }
-      : { events: out, errors: [] }
+      ? { events: out, errors: NO_ERRORS, resync: [f.native] }
+      : { events: out, errors: NO_ERRORS }
   }
 
   const status = (data: ReadonlyArray<unknown>, c: Ctx, out: Array<MarketEvent>): void => {
@@ -241,7 +241,7 @@ export const makeKrakenNormalizer = (options: NormalizerOptions = {}, tuning: Tu
       const b = books.get(native)
       if (b !== undefined) b.depth = depth
     }
-    return { events: [], errors: [] }
+    return { events: [], errors: NO_ERRORS }
   }
 
   const ws = (frame: RawFrame): NormalizeResult => {
@@ -261,7 +261,7 @@ export const makeKrakenNormalizer = (options: NormalizerOptions = {}, tuning: Tu
     const type = msg.type
     switch (channel) {
       case "heartbeat":
-        return { events: [], errors: [] }
+        return { events: [], errors: NO_ERRORS }
       case "status":
         status(asArray(msg.data, "data"), c, out)
         break
@@ -280,7 +280,7 @@ export const makeKrakenNormalizer = (options: NormalizerOptions = {}, tuning: Tu
         break
       case "book": {
         const resync = book(asArray(msg.data, "data"), c, type === "snapshot", out)
-        return resync.length > 0 ? { events: out, errors: [], resync } : { events: out, errors: [] }
+        return resync.length > 0 ? { events: out, errors: NO_ERRORS, resync } : { events: out, errors: NO_ERRORS }
       }
       case "instrument":
         instruments(msg.data)
@@ -288,7 +288,7 @@ export const makeKrakenNormalizer = (options: NormalizerOptions = {}, tuning: Tu
       default:
         throw new WireError(channel === undefined ? "unrecognised message" : `unsupported channel ${String(channel)}`)
     }
-    return { events: out, errors: [] }
+    return { events: out, errors: NO_ERRORS }
   }
 
   const push = (frame: RawFrame): NormalizeResult => {
