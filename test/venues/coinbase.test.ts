@@ -11,6 +11,7 @@ import {
   type Trade
 } from "../../src/domain/Events.ts"
 import type { RawFrame } from "../../src/domain/Recording.ts"
+import { micros } from "../../src/domain/Time.ts"
 import { VENUES } from "../../src/domain/venues/index.ts"
 import type { Normalizer } from "../../src/domain/venues/Venue.ts"
 import { fixtureFrames } from "../support/fixtures.ts"
@@ -244,6 +245,7 @@ describe("Coinbase trade ids across a re-subscribe (hand-written frames)", () =>
   const frame = (seq: number, type: string, ids: ReadonlyArray<string>): RawFrame => ({
     exchange: "coinbase",
     kind: "ws",
+    receivedTs: micros(1_759_968_000_000_000 + seq),
     text: JSON.stringify({
       channel: "market_trades",
       timestamp: "2025-10-09T00:00:00.000000Z",
