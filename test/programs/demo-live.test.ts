@@ -1,16 +1,14 @@
 import { mkdtempSync, rmSync } from "node:fs"
-import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, assert, describe, it } from "@effect/vitest"
-import { WebSocketServer } from "ws"
 import { candlesFromTrades } from "../../src/domain/candles/CandleAggregator.ts"
 import type { Trade } from "../../src/domain/Events.ts"
 import { parseRecordingLine, toRawFrame } from "../../src/domain/Recording.ts"
 import { VENUES } from "../../src/domain/venues/index.ts"
 import { formatCandle } from "../../src/programs/demo.ts"
 import { fixtureLines } from "../support/fixtures.ts"
-import { lines, runMarketflow, startMarketflow } from "./rolesSupport.ts"
+import { lines, runMarketflow, startBinanceStream, startMarketflow } from "./rolesSupport.ts"
 
 /**
  * `marketflow demo --source live` as a user runs it, against a local WebSocket
@@ -37,20 +35,8 @@ const referenceCandles = (): Array<string> => {
 
 describe("marketflow demo --source live (subprocess, local WebSocket server)", () => {
   it("subscribes, runs every role on the venue's frames for --duration, then prints their candles and the summary", async () => {
-    const server = new WebSocketServer({ host: "127.0.0.1", port: 0 })
-    await new Promise<void>((resolve) => server.once("listening", () => resolve()))
-    const subscribed: Array<unknown> = []
-    server.on("connection", (ws) => {
-      ws.on("message", (data) => {
-        const msg = JSON.parse(String(data)) as { method?: string; params?: Array<string>; id?: number }
-        if (msg.method !== "SUBSCRIBE") return
-        subscribed.push(msg.params)
-        ws.send(JSON.stringify({ result: null, id: msg.id }))
-        for (const f of frames) ws.send(f)
-      })
-    })
-    const port = (server.address() as AddressInfo).port
-    const url = `ws://127.0.0.1:${port}/stream`
+    const server = await startBinanceStream(frames)
+    const { url, subscribed } = server
     const child = startMarketflow(
       [
         "demo",
@@ -88,20 +74,10 @@ describe("marketflow demo --source live (subprocess, local WebSocket server)", (
   }, 60_000)
 
   it("Ctrl-C stops the intake; every role still drains and the summary is printed, exit 0", async () => {
-    const server = new WebSocketServer({ host: "127.0.0.1", port: 0 })
-    await new Promise<void>((resolve) => server.once("listening", () => resolve()))
-    server.on("connection", (ws) => {
-      ws.on("message", (data) => {
-        const msg = JSON.parse(String(data)) as { method?: string; id?: number }
-        if (msg.method !== "SUBSCRIBE") return
-        ws.send(JSON.stringify({ result: null, id: msg.id }))
-        for (const f of frames) ws.send(f)
-      })
-    })
-    const port = (server.address() as AddressInfo).port
+    const server = await startBinanceStream(frames)
     const child = startMarketflow(
       ["demo", "--source", "live", "--symbols", "BNBBTC", "--duration", "10m", "--data-dir", join(dir, "data-int")],
-      { MF_BINANCE_WS_URL: `ws://127.0.0.1:${port}/stream`, MF_BINANCE_CHANNELS: "trades" }
+      { MF_BINANCE_WS_URL: server.url, MF_BINANCE_CHANNELS: "trades" }
     )
     let exit: { readonly code: number | null; readonly signal: NodeJS.Signals | null }
     try {

@@ -1,12 +1,10 @@
 import { mkdtempSync, readFileSync, rmSync, watch } from "node:fs"
-import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, assert, describe, it } from "@effect/vitest"
-import { WebSocketServer } from "ws"
 import { parseRecordingLine } from "../../src/domain/Recording.ts"
 import { fixtureLines } from "../support/fixtures.ts"
-import { lines, runMarketflow, startMarketflow } from "./rolesSupport.ts"
+import { lines, runMarketflow, startBinanceStream, startMarketflow } from "./rolesSupport.ts"
 
 /**
  * `marketflow ingest --source live` as a user runs it, against a local
@@ -41,22 +39,10 @@ const fileUntil = (path: string, done: (text: string) => boolean): Promise<strin
 
 describe("marketflow ingest --source live (subprocess, local WebSocket server)", () => {
   it("subscribes, records every frame with its receive time, stops on SIGTERM with exit 0; the recording replays", async () => {
-    const server = new WebSocketServer({ host: "127.0.0.1", port: 0 })
-    await new Promise<void>((resolve) => server.once("listening", () => resolve()))
-    const subscribed: Array<unknown> = []
-    server.on("connection", (ws) => {
-      ws.on("message", (data) => {
-        const msg = JSON.parse(String(data)) as { method?: string; params?: Array<string>; id?: number }
-        if (msg.method !== "SUBSCRIBE") return
-        subscribed.push(msg.params)
-        ws.send(JSON.stringify({ result: null, id: msg.id }))
-        for (const f of frames) ws.send(f)
-      })
-    })
-    const port = (server.address() as AddressInfo).port
+    const server = await startBinanceStream(frames)
     const recording = join(dir, "live.jsonl")
     const child = startMarketflow(["ingest", "--exchange", "binance", "--symbols", "BNBBTC", "--record", recording], {
-      MF_BINANCE_WS_URL: `ws://127.0.0.1:${port}/stream`,
+      MF_BINANCE_WS_URL: server.url,
       MF_BINANCE_CHANNELS: "trades"
     })
     try {
@@ -68,7 +54,7 @@ describe("marketflow ingest --source live (subprocess, local WebSocket server)",
       child.process.kill("SIGKILL")
       server.close()
     }
-    assert.deepStrictEqual(subscribed, [["bnbbtc@trade"]])
+    assert.deepStrictEqual(server.subscribed, [["bnbbtc@trade"]])
     assert.match(child.output(), /ingest: \d+ frames, \d+ events, \d+ published \(2 trades\)/)
 
     const recorded = lines(readFileSync(recording, "utf8")).map((l) => parseRecordingLine(l))

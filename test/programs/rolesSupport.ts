@@ -1,7 +1,9 @@
 import type { ChildProcess } from "node:child_process"
 import { spawn, spawnSync } from "node:child_process"
+import type { AddressInfo } from "node:net"
 import { dirname, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
+import { WebSocketServer } from "ws"
 
 /**
  * The real `marketflow` entry point as a subprocess, with an explicit
@@ -94,3 +96,28 @@ export const startMarketflow = (args: ReadonlyArray<string>, env: Readonly<Recor
 }
 
 export const lines = (text: string): Array<string> => text.split("\n").filter((l) => l.trim().length > 0)
+
+/** A local Binance combined-stream server: answers each SUBSCRIBE, then sends `frames`. */
+export interface BinanceStreamServer {
+  readonly url: string
+  /** The params of every SUBSCRIBE received, in order. */
+  readonly subscribed: ReadonlyArray<unknown>
+  readonly close: () => void
+}
+
+export const startBinanceStream = async (frames: ReadonlyArray<string>): Promise<BinanceStreamServer> => {
+  const server = new WebSocketServer({ host: "127.0.0.1", port: 0 })
+  await new Promise<void>((resolve) => server.once("listening", () => resolve()))
+  const subscribed: Array<unknown> = []
+  server.on("connection", (ws) => {
+    ws.on("message", (data) => {
+      const msg = JSON.parse(String(data)) as { method?: string; params?: Array<string>; id?: number }
+      if (msg.method !== "SUBSCRIBE") return
+      subscribed.push(msg.params)
+      ws.send(JSON.stringify({ result: null, id: msg.id }))
+      for (const f of frames) ws.send(f)
+    })
+  })
+  const port = (server.address() as AddressInfo).port
+  return { url: `ws://127.0.0.1:${port}/stream`, subscribed, close: () => server.close() }
+}

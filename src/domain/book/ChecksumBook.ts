@@ -1,6 +1,7 @@
 import type { Level, MarketEvent } from "../Events.ts"
-import { type BookId, BookState, type Stamp } from "./BookState.ts"
+import type { BookId, Stamp } from "./BookState.ts"
 import { krakenChecksum, type Precision } from "./KrakenChecksum.ts"
+import { ResubscribeBook } from "./ResubscribeBook.ts"
 
 /**
  * A depth-limited book verified by a checksum after every message (Kraken v2):
@@ -15,17 +16,13 @@ import { krakenChecksum, type Precision } from "./KrakenChecksum.ts"
  */
 const ZERO = "0" as Level[1]
 
-export class ChecksumBook {
-  readonly state: BookState
+export class ChecksumBook extends ResubscribeBook {
   depth: number
   precision: Precision
-  private resyncRequested = false
-  /** Updates that arrived while the book was invalid (not applied, not emitted). */
-  skipped = 0
   verified = 0
 
   constructor(id: BookId, depth: number, precision: Precision) {
-    this.state = new BookState(id)
+    super(id)
     this.depth = depth
     this.precision = precision
   }
@@ -39,14 +36,6 @@ export class ChecksumBook {
     out.push(this.state.invalidate(t, `checksum mismatch: venue ${expected}, local book ${got}`, {}))
     this.resyncRequested = true
     return false
-  }
-
-  /** Frames were lost (connection dropped, ingress overflow). Returns true when a resubscribe is needed now. */
-  lost(t: Stamp, reason: string, requestNow: boolean, out: Array<MarketEvent>): boolean {
-    if (this.state.phase !== "live") return false
-    out.push(this.state.invalidate(t, reason, {}))
-    this.resyncRequested = requestNow
-    return requestNow
   }
 
   /** Returns true when a fresh snapshot must be requested. */
@@ -75,13 +64,9 @@ export class ChecksumBook {
     checksum: number,
     out: Array<MarketEvent>
   ): boolean {
+    const skip = this.notLive()
+    if (skip !== undefined) return skip
     const s = this.state
-    if (s.phase !== "live") {
-      this.skipped++
-      if (this.resyncRequested) return false
-      this.resyncRequested = true
-      return true
-    }
     s.book.apply(bids, asks)
     const cut = s.book.truncate(this.depth)
     if (!this.verify(t, checksum, out)) return true

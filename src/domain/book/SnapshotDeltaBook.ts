@@ -1,5 +1,6 @@
 import type { Level, MarketEvent } from "../Events.ts"
-import { type BookId, BookState, type Stamp } from "./BookState.ts"
+import type { Stamp } from "./BookState.ts"
+import { ResubscribeBook } from "./ResubscribeBook.ts"
 
 /**
  * A book fed a snapshot on subscribe and absolute-size updates after it, whose
@@ -9,15 +10,7 @@ import { type BookId, BookState, type Stamp } from "./BookState.ts"
  * update is applied or emitted while the book is not live, and the next snapshot
  * closes the gap with a "resynced" status.
  */
-export class SnapshotDeltaBook {
-  readonly state: BookState
-  private resyncRequested = false
-  skipped = 0
-
-  constructor(id: BookId) {
-    this.state = new BookState(id)
-  }
-
+export class SnapshotDeltaBook extends ResubscribeBook {
   snapshot(
     t: Stamp,
     bids: ReadonlyArray<Level>,
@@ -41,24 +34,12 @@ export class SnapshotDeltaBook {
     sequence: number,
     out: Array<MarketEvent>
   ): boolean {
+    const skip = this.notLive()
+    if (skip !== undefined) return skip
     const s = this.state
-    if (s.phase !== "live") {
-      this.skipped++
-      if (this.resyncRequested) return false
-      this.resyncRequested = true
-      return true
-    }
     s.book.apply(bids, asks)
     out.push(s.deltaEvent(t, bids, asks, { firstSequence: sequence, lastSequence: sequence }))
     return false
-  }
-
-  /** Frames were lost (connection dropped, ingress overflow). Returns true when a resubscribe is needed now. */
-  lost(t: Stamp, reason: string, requestNow: boolean, out: Array<MarketEvent>): boolean {
-    if (this.state.phase !== "live") return false
-    out.push(this.state.invalidate(t, reason, {}))
-    this.resyncRequested = requestNow
-    return requestNow
   }
 
   /** The connection lost messages: the book is wrong until a fresh snapshot. */

@@ -1,7 +1,7 @@
 import { type Decimal, unsafeDecimal } from "../../Decimal.ts"
 import type { Level } from "../../Events.ts"
 import type { EpochMicros } from "../../Time.ts"
-import { DEC, INT, STR } from "../common/FastPatterns.ts"
+import { DEC, INT, readItems, STR } from "../common/FastPatterns.ts"
 import { rfc3339Text } from "../common/Wire.ts"
 
 /**
@@ -45,23 +45,16 @@ export const fastL2 = (text: string): L2Frame | undefined => {
   const bids: Array<Level> = []
   const asks: Array<Level> = []
   let eventTs: EpochMicros | undefined
-  let i = h[0].length
-  if (text.charCodeAt(i) === 93) i++
-  else {
-    UPDATE.lastIndex = i
-    for (;;) {
-      const m = UPDATE.exec(text)
-      if (m === null) return undefined
-      const t = rfc3339Text(m[2] as string)
-      if (t === undefined) return undefined
-      const level = [unsafeDecimal(m[3] as string), unsafeDecimal(m[4] as string)] as [Decimal, Decimal]
-      if (m[1] === "bid") bids.push(level)
-      else asks.push(level)
-      if (eventTs === undefined || t > eventTs) eventTs = t
-      if (m[5] !== undefined) break
-    }
-    i = UPDATE.lastIndex
-  }
+  const i = readItems(UPDATE, text, h[0].length, (m) => {
+    const t = rfc3339Text(m[2] as string)
+    if (t === undefined) return false
+    const level = [unsafeDecimal(m[3] as string), unsafeDecimal(m[4] as string)] as [Decimal, Decimal]
+    if (m[1] === "bid") bids.push(level)
+    else asks.push(level)
+    if (eventTs === undefined || t > eventTs) eventTs = t
+    return true
+  })
+  if (i < 0) return undefined
   if (text.length !== i + TAIL.length || !text.endsWith(TAIL)) return undefined
   return { messageTs, seq: Number(h[2]), snapshot: h[3] === "snapshot", product: h[4] as string, bids, asks, eventTs }
 }

@@ -2,7 +2,7 @@ import { unsafeDecimal } from "../../Decimal.ts"
 import type { Trade } from "../../Events.ts"
 import type { Symbol as SymbolT } from "../../Identity.ts"
 import type { EpochMicros } from "../../Time.ts"
-import { DEC, INT, STR } from "../common/FastPatterns.ts"
+import { DEC, INT, readItems, STR } from "../common/FastPatterns.ts"
 import { rfc3339Text } from "../common/Wire.ts"
 
 /**
@@ -48,33 +48,26 @@ export const fastMarketTrades = (
   const messageTs = rfc3339Text(h[1] as string)
   if (messageTs === undefined) return undefined
   const trades: Array<Trade> = []
-  let i = h[0].length
-  if (text.charCodeAt(i) === 93) i++
-  else {
-    TRADE.lastIndex = i
-    for (;;) {
-      const m = TRADE.exec(text)
-      if (m === null) return undefined
-      const product = m[1] as string
-      const symbol = symbolOf(product)
-      const exchangeTs = rfc3339Text(m[5] as string)
-      if (symbol === undefined || exchangeTs === undefined) return undefined
-      trades.push({
-        _tag: "Trade",
-        exchange: "coinbase",
-        symbol,
-        nativeSymbol: product,
-        exchangeTs,
-        receivedTs: receivedTs ?? exchangeTs,
-        tradeId: m[2] as string,
-        price: unsafeDecimal(m[3] as string),
-        size: unsafeDecimal(m[4] as string),
-        side: m[6] === "SELL" ? "buy" : "sell"
-      })
-      if (m[7] !== undefined) break
-    }
-    i = TRADE.lastIndex
-  }
+  const i = readItems(TRADE, text, h[0].length, (m) => {
+    const product = m[1] as string
+    const symbol = symbolOf(product)
+    const exchangeTs = rfc3339Text(m[5] as string)
+    if (symbol === undefined || exchangeTs === undefined) return false
+    trades.push({
+      _tag: "Trade",
+      exchange: "coinbase",
+      symbol,
+      nativeSymbol: product,
+      exchangeTs,
+      receivedTs: receivedTs ?? exchangeTs,
+      tradeId: m[2] as string,
+      price: unsafeDecimal(m[3] as string),
+      size: unsafeDecimal(m[4] as string),
+      side: m[6] === "SELL" ? "buy" : "sell"
+    })
+    return true
+  })
+  if (i < 0) return undefined
   if (text.length !== i + TAIL.length || !text.endsWith(TAIL)) return undefined
   return { messageTs, seq: Number(h[2]), snapshot: h[3] === "snapshot", trades }
 }

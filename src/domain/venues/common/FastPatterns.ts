@@ -1,3 +1,6 @@
+import { type Decimal, unsafeDecimal } from "../../Decimal.ts"
+import type { Level } from "../../Events.ts"
+
 /**
  * Pattern pieces for the fast decoders of the hot message shapes (Binance trade
  * and depth, Coinbase level2, Kraken book).
@@ -30,3 +33,27 @@ export const STR = String.raw`([^"\\\u0000-\u001f]+)`
 
 /** The same, possibly empty, not captured. */
 export const ANY_STR = String.raw`[^"\\\u0000-\u001f]*`
+
+/**
+ * Reads a JSON array's items with a sticky pattern that matches one item and
+ * what follows it: `,` (more) or `]` (the last, in the pattern's LAST capture
+ * group). `at` is just after the opening bracket; `each` takes every match and
+ * returns false to decline the frame. Returns the index after the closing
+ * bracket, or -1 (an item that does not match, or declined).
+ */
+export const readItems = (item: RegExp, text: string, at: number, each: (m: RegExpExecArray) => boolean): number => {
+  if (text.charCodeAt(at) === 93) return at + 1
+  item.lastIndex = at
+  for (;;) {
+    const m = item.exec(text)
+    if (m === null || !each(m)) return -1
+    if (m[m.length - 1] !== undefined) return item.lastIndex
+  }
+}
+
+/** `[price, size]` items of a level list, read with `readItems` (captures 1 and 2 are the decimals). */
+export const readLevels = (item: RegExp, text: string, at: number, out: Array<Level>): number =>
+  readItems(item, text, at, (m) => {
+    out.push([unsafeDecimal(m[1] as string), unsafeDecimal(m[2] as string)] as [Decimal, Decimal])
+    return true
+  })

@@ -1,6 +1,5 @@
-import { type Decimal, unsafeDecimal } from "../../Decimal.ts"
 import type { Level } from "../../Events.ts"
-import { DEC, INT, STR } from "../common/FastPatterns.ts"
+import { DEC, INT, readLevels, STR } from "../common/FastPatterns.ts"
 
 /**
  * Fast path for Kraken v2 book frames in the exact shape the venue sends, one
@@ -32,26 +31,14 @@ const LEVEL = new RegExp(String.raw`\{"price":${DEC},"qty":${DEC}\}(?:,|(\]))`, 
 const ASKS = ',"asks":['
 const TAIL = new RegExp(String.raw`,"checksum":${INT}(?:,"timestamp":"${STR}")?\}\]\}$`, "y")
 
-/** Levels from `at` (just after the opening bracket); returns the index after the closing one, or -1. */
-const levels = (text: string, at: number, out: Array<Level>): number => {
-  if (text.charCodeAt(at) === 93) return at + 1
-  LEVEL.lastIndex = at
-  for (;;) {
-    const m = LEVEL.exec(text)
-    if (m === null) return -1
-    out.push([unsafeDecimal(m[1] as string), unsafeDecimal(m[2] as string)] as [Decimal, Decimal])
-    if (m[3] !== undefined) return LEVEL.lastIndex
-  }
-}
-
 export const fastBook = (text: string): BookFrame | undefined => {
   const h = HEAD.exec(text)
   if (h === null) return undefined
   const bids: Array<Level> = []
-  let i = levels(text, h[0].length, bids)
+  let i = readLevels(LEVEL, text, h[0].length, bids)
   if (i < 0 || !text.startsWith(ASKS, i)) return undefined
   const asks: Array<Level> = []
-  i = levels(text, i + ASKS.length, asks)
+  i = readLevels(LEVEL, text, i + ASKS.length, asks)
   if (i < 0) return undefined
   TAIL.lastIndex = i
   const t = TAIL.exec(text)

@@ -2,7 +2,7 @@ import { unsafeDecimal } from "../../Decimal.ts"
 import type { Trade } from "../../Events.ts"
 import type { Symbol as SymbolT } from "../../Identity.ts"
 import type { EpochMicros } from "../../Time.ts"
-import { ANY_STR, DEC, INT, STR } from "../common/FastPatterns.ts"
+import { ANY_STR, DEC, INT, readItems, STR } from "../common/FastPatterns.ts"
 import { rfc3339Text } from "../common/Wire.ts"
 
 /**
@@ -40,33 +40,26 @@ export const fastTrades = (
   const h = HEAD.exec(text)
   if (h === null) return undefined
   const trades: Array<Trade> = []
-  let i = h[0].length
-  if (text.charCodeAt(i) === 93) i++
-  else {
-    TRADE.lastIndex = i
-    for (;;) {
-      const m = TRADE.exec(text)
-      if (m === null) return undefined
-      const native = m[1] as string
-      const symbol = symbolOf(native)
-      const exchangeTs = rfc3339Text(m[6] as string)
-      if (symbol === undefined || exchangeTs === undefined) return undefined
-      trades.push({
-        _tag: "Trade",
-        exchange: "kraken",
-        symbol,
-        nativeSymbol: native,
-        exchangeTs,
-        receivedTs: receivedTs ?? exchangeTs,
-        tradeId: m[5] as string,
-        price: unsafeDecimal(m[3] as string),
-        size: unsafeDecimal(m[4] as string),
-        side: m[2] as "buy" | "sell"
-      })
-      if (m[7] !== undefined) break
-    }
-    i = TRADE.lastIndex
-  }
+  const i = readItems(TRADE, text, h[0].length, (m) => {
+    const native = m[1] as string
+    const symbol = symbolOf(native)
+    const exchangeTs = rfc3339Text(m[6] as string)
+    if (symbol === undefined || exchangeTs === undefined) return false
+    trades.push({
+      _tag: "Trade",
+      exchange: "kraken",
+      symbol,
+      nativeSymbol: native,
+      exchangeTs,
+      receivedTs: receivedTs ?? exchangeTs,
+      tradeId: m[5] as string,
+      price: unsafeDecimal(m[3] as string),
+      size: unsafeDecimal(m[4] as string),
+      side: m[2] as "buy" | "sell"
+    })
+    return true
+  })
+  if (i < 0) return undefined
   if (text.length !== i + TAIL.length || !text.endsWith(TAIL)) return undefined
   return { update: h[1] === "update", trades }
 }
