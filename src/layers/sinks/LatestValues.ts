@@ -42,33 +42,51 @@ const encodeQuote = Schema.encodeSync(Quote)
 const encodeCandle = Schema.encodeSync(Candle)
 const encodeSignal = Schema.encodeSync(Signal)
 
-export const entryOf = (e: LatestEvent): LatestEntry => {
+/** Where an event is stored and how it ranks there: cheap, no encoding. */
+const placeOf = (e: LatestEvent): { readonly key: string; readonly rank: number } => {
   switch (e._tag) {
     case "Trade":
-      return { key: keys.trade(e.exchange, e.symbol), rank: e.exchangeTs, fields: flat(encodeTrade(e)) }
+      return { key: keys.trade(e.exchange, e.symbol), rank: e.exchangeTs }
     case "Quote":
-      return { key: keys.quote(e.exchange, e.symbol), rank: e.exchangeTs, fields: flat(encodeQuote(e)) }
+      return { key: keys.quote(e.exchange, e.symbol), rank: e.exchangeTs }
     case "Candle":
       // a later window wins; within a window the closed version beats any open one
-      return {
-        key: keys.candle(e.exchange, e.symbol, e.interval),
-        rank: e.openTime * 2 + (e.closed ? 1 : 0),
-        fields: flat(encodeCandle(e))
-      }
+      return { key: keys.candle(e.exchange, e.symbol, e.interval), rank: e.openTime * 2 + (e.closed ? 1 : 0) }
     case "Signal":
-      return { key: keys.signal(e.symbol), rank: e.createdTs, fields: flat(encodeSignal(e)) }
+      return { key: keys.signal(e.symbol), rank: e.createdTs }
   }
 }
 
-/** Conflates a batch: the entry that would end up stored, per key. */
-export const latestPerKey = (events: ReadonlyArray<LatestEvent>): Array<readonly [LatestEvent, LatestEntry]> => {
-  const byKey = new Map<string, readonly [LatestEvent, LatestEntry]>()
-  for (const e of events) {
-    const entry = entryOf(e)
-    const held = byKey.get(entry.key)
-    if (held === undefined || entry.rank >= held[1].rank) byKey.set(entry.key, [e, entry])
+const fieldsOf = (e: LatestEvent): Record<string, string> => {
+  switch (e._tag) {
+    case "Trade":
+      return flat(encodeTrade(e))
+    case "Quote":
+      return flat(encodeQuote(e))
+    case "Candle":
+      return flat(encodeCandle(e))
+    case "Signal":
+      return flat(encodeSignal(e))
   }
-  return [...byKey.values()]
+}
+
+export const entryOf = (e: LatestEvent): LatestEntry => ({ ...placeOf(e), fields: fieldsOf(e) })
+
+/**
+ * Conflates a batch: the entry that would end up stored, per key. Only the
+ * winners are encoded: a batch of thousands of ticks over tens of instruments
+ * keeps tens of entries, and encoding every tick was most of the sink's CPU.
+ */
+export const latestPerKey = (events: ReadonlyArray<LatestEvent>): Array<readonly [LatestEvent, LatestEntry]> => {
+  const byKey = new Map<string, { readonly event: LatestEvent; readonly rank: number }>()
+  for (const e of events) {
+    const { key, rank } = placeOf(e)
+    const held = byKey.get(key)
+    if (held === undefined || rank >= held.rank) byKey.set(key, { event: e, rank })
+  }
+  const out: Array<readonly [LatestEvent, LatestEntry]> = []
+  for (const [key, { event, rank }] of byKey) out.push([event, { key, rank, fields: fieldsOf(event) }])
+  return out
 }
 
 const NUMBER_FIELDS = new Set([
