@@ -293,7 +293,7 @@ export const runSink = (
        */
       const writeOrIsolate = (
         batch: ReadonlyArray<Sourced<BusEvent>>,
-        byOffset: ReadonlyMap<string, BusRecord>
+        recordOf: (s: Sourced<BusEvent>) => BusRecord | undefined
       ): Effect.Effect<Pending, SinkError | BusError> =>
         storeRetry("write", handler.write(batch)).pipe(
           Effect.tap(() =>
@@ -308,13 +308,13 @@ export const runSink = (
               Effect.gen(function* () {
                 if (batch.length === 1) {
                   const only = batch[0]
-                  const record = only === undefined ? undefined : byOffset.get(coordinates(only))
+                  const record = only === undefined ? undefined : recordOf(only)
                   if (record !== undefined) yield* publishPoison([{ record, stage: "write", reason: e.message }])
                   return pending
                 }
                 const half = Math.ceil(batch.length / 2)
-                yield* writeOrIsolate(batch.slice(0, half), byOffset)
-                return yield* writeOrIsolate(batch.slice(half), byOffset)
+                yield* writeOrIsolate(batch.slice(0, half), recordOf)
+                return yield* writeOrIsolate(batch.slice(half), recordOf)
               })
           )
         )
@@ -382,30 +382,41 @@ export const runSink = (
         yield* Metric.update(Metric.withAttributes(recordsTotal, attrs), records.length)
         const good: Array<Sourced<BusEvent>> = []
         const poison: Array<Poison> = []
-        const byOffset = new Map<string, BusRecord>()
+        // The raw record of each good event, for dead-lettering one the store rejects (rare: indexed only then).
+        const goodRecords: Array<BusRecord> = []
+        let last: PartitionState | undefined
         for (const r of records) {
-          const key = partitionKey(r)
-          let state = partitions.get(key)
+          // Consecutive records mostly share a partition: skip the key string and the map lookup then.
+          let state = last !== undefined && last.partition === r.partition && last.topic === r.topic ? last : undefined
           if (state === undefined) {
-            state = { topic: r.topic, partition: r.partition, seenNext: r.offset + 1, committed: r.offset }
-            partitions.set(key, state)
-          } else if (r.offset + 1 > state.seenNext) {
-            state.seenNext = r.offset + 1
+            const key = partitionKey(r)
+            state = partitions.get(key)
+            if (state === undefined) {
+              state = { topic: r.topic, partition: r.partition, seenNext: r.offset + 1, committed: r.offset }
+              partitions.set(key, state)
+            }
           }
+          if (r.offset + 1 > state.seenNext) state.seenNext = r.offset + 1
+          last = state
           const decoded = decodeRecord(r.value, `bus:${r.topic}`)
           if (decoded._tag === "DecodeError") {
             poison.push({ record: r, stage: "decode", reason: decoded.reason })
           } else if (handler.accepts(decoded)) {
             good.push({ topic: r.topic, partition: r.partition, offset: r.offset, value: decoded })
-            byOffset.set(coordinates(r), r)
+            goodRecords.push(r)
           } else {
             stats.ignored++
           }
         }
+        let byOffset: Map<string, BusRecord> | undefined
+        const recordOf = (g: Sourced<BusEvent>): BusRecord | undefined => {
+          byOffset ??= new Map(goodRecords.map((r) => [coordinates(r), r] as const))
+          return byOffset.get(coordinates(g))
+        }
         yield* publishPoison(poison)
         if (good.length > 0) {
           const started = yield* Clock.currentTimeMillis
-          pending = yield* writeOrIsolate(good, byOffset).pipe(
+          pending = yield* writeOrIsolate(good, recordOf).pipe(
             Effect.withSpan(`sink.${config.name}.write`, { attributes: { "marketflow.events": good.length } })
           )
           const ended = yield* Clock.currentTimeMillis
