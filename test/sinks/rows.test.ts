@@ -1,9 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as fc from "fast-check"
 import { compareTradeId } from "../../src/domain/candles/TradeOrder.ts"
-import { toScaled } from "../../src/domain/Decimal.ts"
+import { toScaled, unsafeDecimal } from "../../src/domain/Decimal.ts"
+import type { Quote } from "../../src/domain/Events.ts"
+import { micros } from "../../src/domain/Time.ts"
 import { featuresOf, migrations } from "../../src/layers/sinks/clickhouse/ClickHouseSchema.ts"
-import { tradeTsvLine, tsvLine, tsvString } from "../../src/layers/sinks/clickhouse/TsvRows.ts"
+import { quoteTsvLine, tradeTsvLine, tsvLine, tsvString } from "../../src/layers/sinks/clickhouse/TsvRows.ts"
 import { decimal18 } from "../../src/layers/sinks/embedded/Duck.ts"
 import { contentHash, decimalMisfit, toTickRow, tradeOrderKey } from "../../src/layers/sinks/TickRows.ts"
 import { freshSymbol, knownTicks, trade } from "./events.ts"
@@ -114,6 +116,36 @@ describe("tick rows", () => {
           const row = toTickRow(t)
           if ("misfit" in row) return false
           return tradeTsvLine(t, tsvString("market.trades"), 3, offset) === tsvLine(row, "market.trades", 3, offset)
+        }
+      ),
+      { numRuns: 500 }
+    )
+  })
+
+  it("the direct quote line equals the line of the generic row, for any quote", () => {
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 12 }),
+        fc.oneof(fc.constant(undefined), fc.nat()),
+        fc.nat(),
+        fc.integer({ min: 1, max: 99_999 }),
+        (native, updateId, offset, px) => {
+          const q: Quote = {
+            _tag: "Quote",
+            exchange: "coinbase",
+            symbol: freshSymbol(),
+            nativeSymbol: native,
+            exchangeTs: micros(1_759_968_000_000_000 + offset),
+            receivedTs: micros(1_759_968_000_000_500 + offset),
+            bidPrice: unsafeDecimal(`${px}.25`),
+            bidSize: unsafeDecimal("0.5"),
+            askPrice: unsafeDecimal(`${px + 1}.00`),
+            askSize: unsafeDecimal("12"),
+            ...(updateId === undefined ? {} : { updateId })
+          }
+          const row = toTickRow(q)
+          if ("misfit" in row) return false
+          return quoteTsvLine(q, tsvString("market.quotes"), 2, offset) === tsvLine(row, "market.quotes", 2, offset)
         }
       ),
       { numRuns: 500 }

@@ -20,7 +20,7 @@ import {
   migrationsTable,
   quoteIdent
 } from "./clickhouse/ClickHouseSchema.ts"
-import { TSV_COLUMNS, tradeTsvLine, tsvLine, tsvString } from "./clickhouse/TsvRows.ts"
+import { quoteTsvLine, TSV_COLUMNS, tradeTsvLine, tsvLine, tsvString } from "./clickhouse/TsvRows.ts"
 import type { TickKind, TickRow } from "./TickRows.ts"
 import { dayOf, fromTickRow, tickMisfit, toTickRow } from "./TickRows.ts"
 
@@ -251,6 +251,7 @@ export const make = (options: ClickHouseOptions): Effect.Effect<ClickHouseTickSt
             }
             const e = src.value
             if (e._tag === "Trade") text += tradeTsvLine(e, topic, src.partition, src.offset)
+            else if (e._tag === "Quote") text += quoteTsvLine(e, topic, src.partition, src.offset)
             else {
               const row = toTickRow(e)
               if (!("misfit" in row)) text += tsvLine(row, src.topic, src.partition, src.offset)

@@ -142,6 +142,17 @@ export const tickMisfit = (e: TickEvent): string | undefined => {
   }
 }
 
+/**
+ * A quote's natural id: the venue's update id, or without one the content. The
+ * exchange time is part of it: a venue repeats an unchanged top of book at a
+ * new time (Coinbase's ticker after each match, several matches in one frame),
+ * and the DuckDB key (no exchange_ts column) must keep those apart.
+ */
+export const quoteEventId = (e: Quote): string =>
+  e.updateId === undefined
+    ? `h${contentHash(`${e.bidPrice}|${e.bidSize}|${e.askPrice}|${e.askSize}|${e.exchangeTs}|${e.receivedTs}`)}`
+    : `u${e.updateId}`
+
 /** The row for an event, or the reason it cannot be stored exactly. */
 export const toTickRow = (e: TickEvent): TickRow | { readonly misfit: string } => {
   const common = {
@@ -174,13 +185,7 @@ export const toTickRow = (e: TickEvent): TickRow | { readonly misfit: string } =
         ...base,
         ...common,
         kind: "quote",
-        // Without a venue update id the content names the quote. The exchange time is part of it: a venue
-        // repeats an unchanged top of book at a new time (Coinbase's ticker after each match, several
-        // matches in one frame), and the DuckDB key (no exchange_ts column) must keep those apart.
-        eventId:
-          e.updateId === undefined
-            ? `h${contentHash(`${e.bidPrice}|${e.bidSize}|${e.askPrice}|${e.askSize}|${e.exchangeTs}|${e.receivedTs}`)}`
-            : `u${e.updateId}`,
+        eventId: quoteEventId(e),
         bidPrice: e.bidPrice,
         bidSize: e.bidSize,
         askPrice: e.askPrice,

@@ -1,6 +1,6 @@
-import type { Trade } from "../../../domain/Events.ts"
+import type { Quote, Trade } from "../../../domain/Events.ts"
 import type { TickRow } from "../TickRows.ts"
-import { tradeOrderKey } from "../TickRows.ts"
+import { quoteEventId, tradeOrderKey } from "../TickRows.ts"
 
 /**
  * TickRow -> one TabSeparated line. TSV is what ClickHouse 18.16 parses a
@@ -75,3 +75,7 @@ export const tsvLine = (r: TickRow, topic: string, partition: number, offset: nu
  */
 export const tradeTsvLine = (t: Trade, topic: string, partition: number, offset: number): string =>
   `trade\t${t.exchange}\t${t.symbol}\t${tsvString(t.nativeSymbol)}\t${tsvString(t.tradeId)}\t${t.exchangeTs}\t${t.receivedTs}\t${t.price}\t${t.size}\t${t.side}\t${t.outlier === undefined ? "\\N" : t.outlier ? "1" : "0"}\t${tsvString(tradeOrderKey(t.tradeId))}\t0\t0\t0\t0\t\\N\t[]\t[]\t[]\t[]\t\\N\t\\N\t\\N\t${topic}\t${partition}\t${offset}\n`
+
+/** The same line as `tsvLine(toTickRow(quote))`, built straight from the quote (half of a ticker feed's volume); `topic` escaped. */
+export const quoteTsvLine = (q: Quote, topic: string, partition: number, offset: number): string =>
+  `quote\t${q.exchange}\t${q.symbol}\t${tsvString(q.nativeSymbol)}\t${tsvString(quoteEventId(q))}\t${q.exchangeTs}\t${q.receivedTs}\t0\t0\tnone\t\\N\t\t${q.bidPrice}\t${q.bidSize}\t${q.askPrice}\t${q.askSize}\t${q.updateId === undefined ? "\\N" : String(q.updateId)}\t[]\t[]\t[]\t[]\t\\N\t\\N\t\\N\t${topic}\t${partition}\t${offset}\n`
