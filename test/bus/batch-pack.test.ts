@@ -18,15 +18,21 @@ interface Unpacked {
 const unpack = (records: number, packed: ReturnType<typeof packBatch>): Array<Unpacked> => {
   const out: Array<Unpacked> = []
   let start = 0
+  let pairsStart = 0
+  const text = (from: number, to: number) => decoder.decode(packed.headerBytes.subarray(from, to))
   for (let i = 0; i < records; i++) {
-    const [t = -1, k = -1, h = -1, end = 0] = packed.layout.subarray(i * LAYOUT_WIDTH, (i + 1) * LAYOUT_WIDTH)
+    const [t = -1, k = -1, pairsEnd = 0, end = 0] = packed.layout.subarray(i * LAYOUT_WIDTH, (i + 1) * LAYOUT_WIDTH)
     const keyStart = k <= 0 ? 0 : (packed.keyEnds[k - 1] ?? 0)
     const key = k < 0 ? null : decoder.decode(packed.keys.subarray(keyStart, packed.keyEnds[k] ?? 0))
     const headers: Record<string, string> = {}
-    const set = h < 0 ? [] : (packed.headerSets[h] ?? [])
-    for (let j = 0; j + 1 < set.length; j += 2) headers[set[j] as string] = set[j + 1] as string
+    for (const p of packed.recordPairs.subarray(pairsStart, pairsEnd)) {
+      const nameStart = p === 0 ? 0 : (packed.pairEnds[2 * p - 1] ?? 0)
+      const nameEnd = packed.pairEnds[2 * p] ?? 0
+      headers[text(nameStart, nameEnd)] = text(nameEnd, packed.pairEnds[2 * p + 1] ?? 0)
+    }
     out.push({ topic: packed.topics[t], key, value: [...packed.values.subarray(start, end)], headers })
     start = end
+    pairsStart = pairsEnd
   }
   return out
 }
@@ -35,7 +41,9 @@ const headerPool: ReadonlyArray<Readonly<Record<string, string>>> = [
   { "mf-type": "Trade", "mf-v": "1" },
   { "mf-type": "Quote", "mf-v": "1" },
   { "mf-type": "Trade", "mf-v": "1", traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" },
-  { "mf-v": "1", "mf-type": "Trade" }
+  { "mf-v": "1", "mf-type": "Trade" },
+  { "mf-type": "Trade", "mf-v": "1", "mf-received-us": "1759968000000123" },
+  { "mf-type": "Quote", "x-note": "prix € — 価格" }
 ]
 
 const record: fc.Arbitrary<OutgoingRecord> = fc
@@ -70,10 +78,11 @@ describe("packBatch (the native batch producer's input)", () => {
           assert.deepStrictEqual(got?.value, [...r.value])
           assert.deepStrictEqual(Object.entries(got?.headers ?? {}), Object.entries(r.headers ?? {}))
         })
-        // Stored once each: topics, keys and header combinations.
+        // Stored once each: topics, keys and header pairs.
         assert.strictEqual(packed.topics.length, new Set(records.map((r) => r.topic)).size)
         assert.strictEqual(packed.keyEnds.length, new Set(records.flatMap((r) => (r.key === null ? [] : [r.key]))).size)
-        assert.isAtMost(packed.headerSets.length, headerPool.length)
+        const pairs = new Set(records.flatMap((r) => Object.entries(r.headers ?? {}).map(([k, v]) => `${k}=${v}`)))
+        assert.strictEqual(packed.pairEnds.length, 2 * pairs.size)
       })
     )
   })

@@ -53,16 +53,23 @@ typedef struct Batch {
   /* Inputs, referenced (not copied) until the batch is returned to JS: the
    * values are handed to librdkafka without a copy (it keeps the pointer until
    * the report), keys are copied by librdkafka at produce time. */
-  napi_ref values_ref, keys_ref, key_ends_ref, layout_ref, callback_ref;
+  napi_ref values_ref, keys_ref, key_ends_ref, layout_ref, callback_ref, header_bytes_ref, pair_ends_ref,
+      record_pairs_ref;
   const uint8_t* values;
   const uint8_t* keys;
   const int32_t* key_ends;
   uint32_t nkeys;
-  const int32_t* layout; /* per record: topic index, key index (-1 null), header set (-1 none), value end */
+  /* Headers: distinct name/value pairs back to back in header_bytes, pair p's
+   * name ending at pair_ends[2p] and its value at pair_ends[2p+1]; record i's
+   * pairs are record_pairs[previous record's end .. layout[4i+2]). Each record
+   * gets its own rd_kafka_headers_t at produce time (librdkafka owns it then). */
+  const uint8_t* header_bytes;
+  const int32_t* pair_ends;
+  const int32_t* record_pairs;
+  /* per record: topic index, key index (-1 null), end of its header pairs, value end */
+  const int32_t* layout;
   rd_kafka_topic_t** topics;
   uint32_t ntopics;
-  rd_kafka_headers_t** header_sets;
-  uint32_t nheader_sets;
 } Batch;
 
 #define LAYOUT 4
@@ -139,12 +146,6 @@ static void finish_produce(Batch* b) {
     free(b->topics);
     b->topics = NULL;
   }
-  if (b->header_sets != NULL) {
-    for (uint32_t h = 0; h < b->nheader_sets; h++)
-      if (b->header_sets[h] != NULL) rd_kafka_headers_destroy(b->header_sets[h]);
-    free(b->header_sets);
-    b->header_sets = NULL;
-  }
 }
 
 /* Counts `count` records out; the batch's last one queues it for JS. Any thread. */
@@ -200,7 +201,8 @@ static napi_value typed(napi_env env, napi_typedarray_type type, const void* src
 static void free_batch(napi_env env, Batch* b) {
   finish_produce(b);
   if (env != NULL) {
-    napi_ref refs[] = {b->values_ref, b->keys_ref, b->key_ends_ref, b->layout_ref, b->callback_ref};
+    napi_ref refs[] = {b->values_ref,       b->keys_ref,      b->key_ends_ref,    b->layout_ref,
+                       b->callback_ref,     b->header_bytes_ref, b->pair_ends_ref, b->record_pairs_ref};
     for (size_t r = 0; r < sizeof refs / sizeof refs[0]; r++)
       if (refs[r] != NULL) napi_delete_reference(env, refs[r]);
   }
@@ -331,15 +333,16 @@ static napi_value create(napi_env env, napi_callback_info info) {
 
 /*
  * batch(handle, topics: string[], keys: Buffer, keyEnds: Int32Array,
- *       headerSets: string[][] (name, value, name, value...), values: Buffer,
- *       layout: Int32Array (4 per record), callback(errs, partitions, offsets)) -> batch handle
+ *       headerBytes: Buffer, pairEnds: Int32Array, recordPairs: Int32Array,
+ *       values: Buffer, layout: Int32Array (4 per record),
+ *       callback(errs, partitions, offsets)) -> batch handle
  */
 static napi_value batch(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
-  napi_value argv[8];
+  size_t argc = 10;
+  napi_value argv[10];
   NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 8) {
-    napi_throw_type_error(env, NULL, "batch-producer: batch() takes 8 arguments");
+  if (argc < 10) {
+    napi_throw_type_error(env, NULL, "batch-producer: batch() takes 10 arguments");
     return NULL;
   }
   Producer* p = producer_of(env, argv[0]);
@@ -348,28 +351,43 @@ static napi_value batch(napi_env env, napi_callback_info info) {
     throw_kafka(env, RD_KAFKA_RESP_ERR__DESTROY, "producer is closed");
     return NULL;
   }
-  const uint8_t *keys, *values;
-  const int32_t *key_ends, *layout;
-  size_t keys_len, values_len, nkeys, layout_len;
-  uint32_t ntopics = 0, nsets = 0;
+  const uint8_t *keys, *values, *header_bytes;
+  const int32_t *key_ends, *layout, *pair_ends, *record_pairs;
+  size_t keys_len, values_len, nkeys, layout_len, header_bytes_len, npair_ends, nrecord_pairs;
+  uint32_t ntopics = 0;
   if (!buffer_of(env, argv[2], &keys, &keys_len) || !int32s_of(env, argv[3], &key_ends, &nkeys) ||
-      !buffer_of(env, argv[5], &values, &values_len) || !int32s_of(env, argv[6], &layout, &layout_len) ||
-      napi_get_array_length(env, argv[1], &ntopics) != napi_ok ||
-      napi_get_array_length(env, argv[4], &nsets) != napi_ok || layout_len == 0 || layout_len % LAYOUT != 0) {
+      !buffer_of(env, argv[4], &header_bytes, &header_bytes_len) ||
+      !int32s_of(env, argv[5], &pair_ends, &npair_ends) || !int32s_of(env, argv[6], &record_pairs, &nrecord_pairs) ||
+      !buffer_of(env, argv[7], &values, &values_len) || !int32s_of(env, argv[8], &layout, &layout_len) ||
+      napi_get_array_length(env, argv[1], &ntopics) != napi_ok || layout_len == 0 || layout_len % LAYOUT != 0 ||
+      npair_ends % 2 != 0) {
     napi_throw_type_error(env, NULL, "batch-producer: batch() argument of the wrong type");
     return NULL;
   }
   uint32_t n = (uint32_t)(layout_len / LAYOUT);
   /* Validate the layout once so produce() can trust it. */
-  int32_t prev_end = 0;
+  int32_t prev_end = 0, prev_pairs = 0;
   for (uint32_t i = 0; i < n; i++) {
     const int32_t* r = layout + (size_t)i * LAYOUT;
     if (r[0] < 0 || (uint32_t)r[0] >= ntopics || r[1] < -1 || (r[1] >= 0 && (size_t)r[1] >= nkeys) ||
-        r[2] < -1 || (r[2] >= 0 && (uint32_t)r[2] >= nsets) || r[3] < prev_end || (size_t)r[3] > values_len) {
+        r[2] < prev_pairs || (size_t)r[2] > nrecord_pairs || r[3] < prev_end || (size_t)r[3] > values_len) {
       napi_throw_range_error(env, NULL, "batch-producer: record layout out of range");
       return NULL;
     }
     prev_end = r[3];
+    prev_pairs = r[2];
+  }
+  for (size_t k = 0; k < nrecord_pairs; k++) {
+    if (record_pairs[k] < 0 || (size_t)record_pairs[k] * 2 >= npair_ends) {
+      napi_throw_range_error(env, NULL, "batch-producer: header pair index out of range");
+      return NULL;
+    }
+  }
+  for (size_t e = 0; e < npair_ends; e++) {
+    if (pair_ends[e] < (e == 0 ? 0 : pair_ends[e - 1]) || (size_t)pair_ends[e] > header_bytes_len) {
+      napi_throw_range_error(env, NULL, "batch-producer: header pair ends out of range");
+      return NULL;
+    }
   }
   for (size_t k = 0; k < nkeys; k++) {
     if (key_ends[k] < (k == 0 ? 0 : key_ends[k - 1]) || (size_t)key_ends[k] > keys_len) {
@@ -387,14 +405,11 @@ static napi_value batch(napi_env env, napi_callback_info info) {
   b->partitions = malloc(sizeof(int32_t) * n);
   b->offsets = malloc(sizeof(double) * n);
   b->topics = calloc(ntopics, sizeof(rd_kafka_topic_t*));
-  b->header_sets = calloc(nsets == 0 ? 1 : nsets, sizeof(rd_kafka_headers_t*));
-  if (b->slots == NULL || b->errs == NULL || b->partitions == NULL || b->offsets == NULL || b->topics == NULL ||
-      b->header_sets == NULL) {
+  if (b->slots == NULL || b->errs == NULL || b->partitions == NULL || b->offsets == NULL || b->topics == NULL) {
     free_batch(NULL, b);
     goto oom;
   }
   b->ntopics = ntopics;
-  b->nheader_sets = nsets;
   for (uint32_t i = 0; i < n; i++) b->slots[i] = b;
   for (uint32_t t = 0; t < ntopics; t++) {
     napi_value v;
@@ -408,33 +423,22 @@ static napi_value batch(napi_env env, napi_callback_info info) {
       return NULL;
     }
   }
-  for (uint32_t h = 0; h < nsets; h++) {
-    napi_value set;
-    uint32_t len = 0;
-    napi_get_element(env, argv[4], h, &set);
-    napi_get_array_length(env, set, &len);
-    b->header_sets[h] = rd_kafka_headers_new(len / 2);
-    for (uint32_t j = 0; j + 1 < len; j += 2) {
-      napi_value nv, vv;
-      napi_get_element(env, set, j, &nv);
-      napi_get_element(env, set, j + 1, &vv);
-      char* hn = string_of(env, nv);
-      char* hv = string_of(env, vv);
-      if (hn != NULL && hv != NULL) rd_kafka_header_add(b->header_sets[h], hn, -1, hv, -1);
-      free(hn);
-      free(hv);
-    }
-  }
   b->values = values;
   b->keys = keys;
   b->key_ends = key_ends;
   b->nkeys = (uint32_t)nkeys;
   b->layout = layout;
-  napi_create_reference(env, argv[5], 1, &b->values_ref);
+  b->header_bytes = header_bytes;
+  b->pair_ends = pair_ends;
+  b->record_pairs = record_pairs;
   napi_create_reference(env, argv[2], 1, &b->keys_ref);
   napi_create_reference(env, argv[3], 1, &b->key_ends_ref);
-  napi_create_reference(env, argv[6], 1, &b->layout_ref);
-  napi_create_reference(env, argv[7], 1, &b->callback_ref);
+  napi_create_reference(env, argv[4], 1, &b->header_bytes_ref);
+  napi_create_reference(env, argv[5], 1, &b->pair_ends_ref);
+  napi_create_reference(env, argv[6], 1, &b->record_pairs_ref);
+  napi_create_reference(env, argv[7], 1, &b->values_ref);
+  napi_create_reference(env, argv[8], 1, &b->layout_ref);
+  napi_create_reference(env, argv[9], 1, &b->callback_ref);
   if (p->outstanding++ == 0) napi_ref_threadsafe_function(env, p->tsfn);
   napi_value handle;
   NAPI_OK(env, napi_create_external(env, b, NULL, NULL, &handle));
@@ -489,7 +493,19 @@ static napi_value produce(napi_env env, napi_callback_info info) {
       key_len = (size_t)(b->key_ends[r[1]] - ks);
     }
     void* value = b->values != NULL ? (void*)(b->values + start) : (void*)EMPTY;
-    rd_kafka_headers_t* hdrs = r[2] >= 0 ? rd_kafka_headers_copy(b->header_sets[r[2]]) : NULL;
+    int32_t pairs_from = i == 0 ? 0 : b->layout[(size_t)(i - 1) * LAYOUT + 2];
+    rd_kafka_headers_t* hdrs = NULL;
+    if (r[2] > pairs_from) {
+      hdrs = rd_kafka_headers_new((size_t)(r[2] - pairs_from));
+      for (int32_t k = pairs_from; k < r[2]; k++) {
+        int32_t pi = b->record_pairs[k];
+        int32_t name_from = pi == 0 ? 0 : b->pair_ends[2 * pi - 1];
+        int32_t name_end = b->pair_ends[2 * pi];
+        const char* base = b->header_bytes != NULL ? (const char*)b->header_bytes : EMPTY;
+        rd_kafka_header_add(hdrs, base + name_from, name_end - name_from, base + name_end,
+                            b->pair_ends[2 * pi + 1] - name_end);
+      }
+    }
     rd_kafka_resp_err_t err = rd_kafka_producev(
         rk, RD_KAFKA_V_RKT(b->topics[r[0]]), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA), RD_KAFKA_V_MSGFLAGS(0),
         RD_KAFKA_V_VALUE(value, (size_t)(r[3] - start)), RD_KAFKA_V_KEY(key, key_len),

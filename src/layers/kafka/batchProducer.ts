@@ -26,7 +26,9 @@ export interface BatchAddon {
     topics: ReadonlyArray<string>,
     keys: Uint8Array,
     keyEnds: Int32Array,
-    headerSets: ReadonlyArray<ReadonlyArray<string>>,
+    headerBytes: Uint8Array,
+    pairEnds: Int32Array,
+    recordPairs: Int32Array,
     values: Uint8Array,
     layout: Int32Array,
     done: BatchResults
@@ -71,14 +73,22 @@ export const addonConfig = (config: Readonly<Record<string, string | number | bo
   return out
 }
 
-/** Record i is layout[4i..4i+3]: topic index, key index (-1 = null key), header set (-1 = none), value end. */
+/**
+ * Record i is layout[4i..4i+3]: topic index, key index (-1 = null key), end of
+ * its header pairs in `recordPairs` (they start where record i-1's end), value end.
+ */
 export const LAYOUT_WIDTH = 4
 
 export interface PackedBatch {
   readonly topics: Array<string>
   readonly keys: Uint8Array
   readonly keyEnds: Int32Array
-  readonly headerSets: Array<Array<string>>
+  /** Every distinct header pair, name then value, UTF-8, back to back. */
+  readonly headerBytes: Uint8Array
+  /** Per distinct pair p: pairEnds[2p] ends its name, pairEnds[2p+1] its value (the name starts where pair p-1 ends). */
+  readonly pairEnds: Int32Array
+  /** The pair indices of every record's headers, in the records' order and each record's header order. */
+  readonly recordPairs: Int32Array
   readonly values: Uint8Array
   readonly layout: Int32Array
 }
@@ -86,26 +96,11 @@ export interface PackedBatch {
 const encoder = new TextEncoder()
 
 /**
- * Whether `headers` holds exactly the name/value pairs of `set`, in order: the
- * common case (consecutive events of one type) checked without building a key.
- */
-const sameHeaders = (headers: Readonly<Record<string, string>>, set: ReadonlyArray<string> | undefined): boolean => {
-  if (set === undefined) return false
-  let j = 0
-  for (const name in headers) {
-    const value = headers[name]
-    if (value === undefined) continue
-    if (set[j] !== name || set[j + 1] !== value) return false
-    j += 2
-  }
-  return j === set.length
-}
-
-/**
- * One publish as flat arrays: values concatenated into one buffer, and topics,
- * keys and header sets each stored once and referenced by index (a batch has a
- * few topics, tens of instrument keys and a few header combinations). Header
- * objects are compared by content, since each routed event carries its own.
+ * One publish as flat arrays: values concatenated into one buffer, topics and
+ * keys stored once and referenced by index (a batch has a few topics and tens
+ * of instrument keys), and headers as references to distinct name/value pairs.
+ * Pairs, not whole header sets, are shared: each routed event carries its own
+ * receipt time, so its header set is unique while its other pairs repeat.
  */
 export const packBatch = (records: ReadonlyArray<OutgoingRecord>): PackedBatch => {
   const n = records.length
@@ -114,34 +109,13 @@ export const packBatch = (records: ReadonlyArray<OutgoingRecord>): PackedBatch =
   const topicIndex = new Map<string, number>()
   const keyList: Array<string> = []
   const keyIndex = new Map<string, number>()
-  const headerSets: Array<Array<string>> = []
-  const headerIndex = new Map<string, number>()
+  const pairNames: Array<string> = []
+  const pairValues: Array<string> = []
+  const pairIndex = new Map<string, Map<string, number>>()
+  const recordPairs: Array<number> = []
   let lastHeaders: Readonly<Record<string, string>> | undefined
-  let lastHeaderSet = -1
-  let lastSet: Array<string> | undefined
-  // The index of a header combination, added on first sight (-1: no headers).
-  const headerSetOf = (headers: Readonly<Record<string, string>>): number => {
-    // A batch has a few combinations: compare with each before building a key.
-    if (headerSets.length <= 8) {
-      for (let j = 0; j < headerSets.length; j++) {
-        if (sameHeaders(headers, headerSets[j])) return j
-      }
-    }
-    let id = ""
-    const set: Array<string> = []
-    for (const name in headers) {
-      const value = headers[name]
-      if (value === undefined) continue
-      id += `${name}\u0000${value}\u0000`
-      set.push(name, value)
-    }
-    if (set.length === 0) return -1
-    const known = headerIndex.get(id)
-    if (known !== undefined) return known
-    const added = headerSets.push(set) - 1
-    headerIndex.set(id, added)
-    return added
-  }
+  let lastFrom = 0
+  let lastTo = 0
   let total = 0
   for (let i = 0; i < n; i++) total += (records[i] as OutgoingRecord).value.byteLength
   const values = Buffer.allocUnsafeSlow(total)
@@ -162,23 +136,53 @@ export const packBatch = (records: ReadonlyArray<OutgoingRecord>): PackedBatch =
         keyIndex.set(r.key, k)
       } else k = known
     }
-    let h = -1
     const headers = r.headers
     if (headers !== undefined) {
-      if (headers === lastHeaders || sameHeaders(headers, lastSet)) h = lastHeaderSet
-      else {
-        h = headerSetOf(headers)
-        lastHeaders = headers
-        lastHeaderSet = h
-        lastSet = h < 0 ? undefined : headerSets[h]
+      const from = recordPairs.length
+      if (headers === lastHeaders) {
+        // The same object as the previous record's (a caller sharing one headers object).
+        for (let j = lastFrom; j < lastTo; j++) recordPairs.push(recordPairs[j] as number)
+      } else {
+        for (const name in headers) {
+          const value = headers[name]
+          if (value === undefined) continue
+          let byValue = pairIndex.get(name)
+          if (byValue === undefined) {
+            byValue = new Map()
+            pairIndex.set(name, byValue)
+          }
+          let p = byValue.get(value)
+          if (p === undefined) {
+            p = pairNames.push(name) - 1
+            pairValues.push(value)
+            byValue.set(value, p)
+          }
+          recordPairs.push(p)
+        }
       }
+      lastHeaders = headers
+      lastFrom = from
+      lastTo = recordPairs.length
     }
     values.set(r.value, end)
     end += r.value.byteLength
     layout[at] = t
     layout[at + 1] = k
-    layout[at + 2] = h
+    layout[at + 2] = recordPairs.length
     layout[at + 3] = end
+  }
+  // UTF-8 takes at most 3 bytes per UTF-16 unit.
+  let room = 0
+  for (let p = 0; p < pairNames.length; p++)
+    room += ((pairNames[p] as string).length + (pairValues[p] as string).length) * 3
+  const bytes = Buffer.allocUnsafeSlow(room)
+  const pairEnds = new Int32Array(pairNames.length * 2)
+  let at = 0
+  for (let p = 0; p < pairNames.length; p++) {
+    at += bytes.write(pairNames[p] as string, at, "utf8")
+    pairEnds[2 * p] = at
+    at += bytes.write(pairValues[p] as string, at, "utf8")
+    pairEnds[2 * p + 1] = at
   }
   const encodedKeys = keyList.map((key) => encoder.encode(key))
   let keyBytes = 0
@@ -191,5 +195,14 @@ export const packBatch = (records: ReadonlyArray<OutgoingRecord>): PackedBatch =
     keyEnd += e.byteLength
     keyEnds[j] = keyEnd
   })
-  return { topics, keys, keyEnds, headerSets, values, layout }
+  return {
+    topics,
+    keys,
+    keyEnds,
+    headerBytes: bytes.subarray(0, at),
+    pairEnds,
+    recordPairs: Int32Array.from(recordPairs),
+    values,
+    layout
+  }
 }

@@ -119,7 +119,9 @@ export const makeBatchPublish = (options: KafkaBusOptions): Effect.Effect<Publis
             packed.topics,
             packed.keys,
             packed.keyEnds,
-            packed.headerSets,
+            packed.headerBytes,
+            packed.pairEnds,
+            packed.recordPairs,
             packed.values,
             packed.layout,
             (errs, partitions, offsets) => {
