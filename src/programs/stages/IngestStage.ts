@@ -1,6 +1,6 @@
 import { Effect, Stream } from "effect"
 import { type DeadLetter, encodeDeadLetter, fromDecodeError } from "../../domain/DeadLetter.ts"
-import { encodeEvent } from "../../domain/Envelope.ts"
+import { encodeEventText } from "../../domain/Envelope.ts"
 import type { MarketEvent } from "../../domain/Events.ts"
 import type { Exchange } from "../../domain/Identity.ts"
 import { HEADER, route, TOPIC } from "../../domain/Topics.ts"
@@ -16,6 +16,7 @@ import {
 import { currentTraceparent } from "../../layers/TraceHeaders.ts"
 import { Bus, type OutgoingRecord } from "../../services/Bus.ts"
 import { type FeedItem, isFeedError, MarketFeed } from "../../services/MarketFeed.ts"
+import { packedValues } from "./packedValues.ts"
 
 /**
  * Feed -> normalize -> bus: the ingest half of the pipeline, shared by the demo and
@@ -94,14 +95,14 @@ export const ingestToBus = Effect.fn("IngestStage.run")(function* (options: Inge
   let nextProgress = every
 
   // The trace context goes into the header object each record gets anyway: no per-record copy.
-  const eventRecord = (event: MarketEvent, traceparent: string | undefined): OutgoingRecord => {
+  const eventRecord = (event: MarketEvent, value: Uint8Array, traceparent: string | undefined): OutgoingRecord => {
     const r = route(event)
     const headers: Record<string, string> =
       event._tag === "FeedStatus" || event.receivedTs === undefined
         ? { ...r.headers }
         : { ...r.headers, [HEADER.receivedTs]: String(event.receivedTs) }
     if (traceparent !== undefined) headers[HEADER.traceparent] = traceparent
-    return { topic: r.topic, key: r.key, value: encodeEvent(event), headers }
+    return { topic: r.topic, key: r.key, value, headers }
   }
   const letterRecord = (letter: DeadLetter, traceparent: string | undefined): OutgoingRecord => ({
     topic: TOPIC.dlq("ingest"),
@@ -187,7 +188,8 @@ export const ingestToBus = Effect.fn("IngestStage.run")(function* (options: Inge
     Effect.gen(function* () {
       const traceparent = yield* currentTraceparent
       const records: Array<OutgoingRecord> = []
-      for (const e of events) records.push(eventRecord(e, traceparent))
+      const values = packedValues(events.map(encodeEventText))
+      events.forEach((e, i) => records.push(eventRecord(e, values[i] as Uint8Array, traceparent)))
       for (const l of letters) records.push(letterRecord(l, traceparent))
       yield* bus.publish(records)
     }).pipe(
