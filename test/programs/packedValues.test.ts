@@ -12,7 +12,9 @@ describe("packedValues (ingest's record values)", () => {
         (texts) => {
           const values = packedValues(texts)
           assert.strictEqual(values.length, texts.length)
-          texts.forEach((t, i) => assert.deepStrictEqual([...(values[i] ?? [])], [...encoder.encode(t)]))
+          texts.forEach((t, i) => {
+            assert.deepStrictEqual([...(values[i] ?? [])], [...encoder.encode(t)])
+          })
         }
       )
     )

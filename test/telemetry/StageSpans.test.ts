@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Option, Stream, Tracer } from "effect"
+import { Effect, Stream, Tracer } from "effect"
 import { micros } from "../../src/domain/Time.ts"
 import { HEADER, TOPIC, topicCatalog } from "../../src/domain/Topics.ts"
 import { extractTraceContext } from "../../src/domain/TraceContext.ts"
@@ -8,6 +8,7 @@ import { publishTraced } from "../../src/layers/TraceHeaders.ts"
 import { ingestToBus } from "../../src/programs/stages/IngestStage.ts"
 import { Bus, type BusRecord } from "../../src/services/Bus.ts"
 import { type FeedItem, MarketFeed } from "../../src/services/MarketFeed.ts"
+import { parentId, recordingTracer } from "./recordingTracer.ts"
 
 /**
  * The producer side of the cross-process trace, in one process: the ingest stage
@@ -16,21 +17,6 @@ import { type FeedItem, MarketFeed } from "../../src/services/MarketFeed.ts"
  * parent a consumer role's batch span takes). publishTraced does the same for
  * the other roles' publishes.
  */
-const recordingTracer = () => {
-  const spans: Array<Tracer.NativeSpan> = []
-  const tracer = Tracer.make({
-    span(options) {
-      const span = new Tracer.NativeSpan(options)
-      spans.push(span)
-      return span
-    }
-  })
-  return { spans, tracer }
-}
-
-const parentId = (span: Tracer.NativeSpan | undefined): string | undefined =>
-  span === undefined ? undefined : Option.getOrUndefined(span.parent)?.spanId
-
 /** Hand-written Binance trade frames (the combined-stream format). */
 const tradeFrame = (i: number): FeedItem => {
   const t = 1_700_000_000_000 + i * 1_000

@@ -16,6 +16,7 @@ import {
   withRecordParent
 } from "../../src/layers/TraceHeaders.ts"
 import { Bus } from "../../src/services/Bus.ts"
+import { parentId, recordingTracer } from "./recordingTracer.ts"
 
 const hex = (length: number) =>
   fc
@@ -24,22 +25,6 @@ const hex = (length: number) =>
     .filter((s) => /[1-9a-f]/.test(s))
 
 const context = fc.record({ traceId: hex(32), spanId: hex(16), sampled: fc.boolean() })
-
-/** A tracer that keeps every span it starts, so tests can read names, parents and links. */
-const recordingTracer = () => {
-  const spans: Array<Tracer.NativeSpan> = []
-  const tracer = Tracer.make({
-    span(options) {
-      const span = new Tracer.NativeSpan(options)
-      spans.push(span)
-      return span
-    }
-  })
-  return { spans, tracer }
-}
-
-const parentId = (span: Tracer.NativeSpan | undefined): string | undefined =>
-  span === undefined ? undefined : Option.getOrUndefined(span.parent)?.spanId
 
 describe("W3C traceparent", () => {
   it("format then parse gives the same context (any ids, either sampled flag)", () => {
