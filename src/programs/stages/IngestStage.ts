@@ -189,7 +189,8 @@ export const ingestToBus = Effect.fn("IngestStage.run")(function* (options: Inge
       const traceparent = yield* currentTraceparent
       const records: Array<OutgoingRecord> = []
       const values = packedValues(events.map(encodeEventText))
-      events.forEach((e, i) => records.push(eventRecord(e, values[i] as Uint8Array, traceparent)))
+      for (let i = 0; i < events.length; i++)
+        records.push(eventRecord(events[i] as MarketEvent, values[i] as Uint8Array, traceparent))
       for (const l of letters) records.push(letterRecord(l, traceparent))
       yield* bus.publish(records)
     }).pipe(
