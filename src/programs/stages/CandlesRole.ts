@@ -222,26 +222,40 @@ export const makeCandlesRole = (
         const letters: Array<OutgoingRecord> = [...dead]
         const produced: Array<Candle> = []
         // records that did not decode still advance their partition's position
+        // (consecutive records mostly share a partition: no key string or lookup then)
+        let lastTopic: string | undefined
+        let lastPartition = -1
+        let lastPart: PartitionState | undefined
         for (const r of batch) {
-          const k = `${r.topic}\u0000${r.partition}`
-          let p = parts.get(k)
+          let p = r.partition === lastPartition && r.topic === lastTopic ? lastPart : undefined
+          if (p === undefined) p = parts.get(`${r.topic}\u0000${r.partition}`)
           if (p === undefined || r.offset < p.nextOffset) {
             if (p !== undefined) stats.partitionResets++
             p = { aggregator: newAggregator(), last: r, nextOffset: r.offset, committed: r.offset, span: undefined }
-            parts.set(k, p)
+            parts.set(`${r.topic}\u0000${r.partition}`, p)
           }
           p.last = r
           p.nextOffset = r.offset + 1
           p.span = span
+          lastTopic = r.topic
+          lastPartition = r.partition
+          lastPart = p
         }
+        lastTopic = undefined
         for (const { record, event } of events) {
           if (event._tag !== "Trade") {
             stats.ignored++
             continue
           }
           stats.trades++
-          const p = parts.get(`${record.topic}\u0000${record.partition}`)
+          const p =
+            record.partition === lastPartition && record.topic === lastTopic
+              ? lastPart
+              : parts.get(`${record.topic}\u0000${record.partition}`)
           if (p === undefined) continue
+          lastTopic = record.topic
+          lastPartition = record.partition
+          lastPart = p
           for (const c of p.aggregator.onTrade(event, record.offset)) produced.push(c)
           for (const r of p.aggregator.takeRejected()) {
             if (r.reason === "late") {
