@@ -95,7 +95,11 @@ export interface Consumer {
 export class Bus extends Context.Service<
   Bus,
   {
-    /** Resolves once every record is acknowledged (acks=all on Kafka), in input order. */
+    /**
+     * Resolves once every record is acknowledged (acks=all on Kafka), in input
+     * order. The values must not be modified until then: a layer may send them
+     * from the caller's memory without a copy.
+     */
     readonly publish: (records: ReadonlyArray<OutgoingRecord>) => Effect.Effect<ReadonlyArray<Delivery>, BusError>
     readonly consumer: (options: ConsumerOptions) => Effect.Effect<Consumer, BusError, Scope.Scope>
     /** Idempotent: existing topics are left as they are. */

@@ -87,6 +87,55 @@ describe("packBatch (the native batch producer's input)", () => {
     )
   })
 
+  it("property: values sharing one buffer are read in place when back to back, copied otherwise, intact either way", () => {
+    // Ingest encodes a publish's values back to back into one buffer
+    // (packedValues); anything else (gaps, other order, several buffers) is copied.
+    const placed = fc.record({
+      records: fc.array(record, { minLength: 1, maxLength: 40 }),
+      gaps: fc.array(fc.nat(3), { minLength: 40, maxLength: 40 }),
+      reversed: fc.boolean(),
+      tight: fc.boolean()
+    })
+    fc.assert(
+      fc.property(placed, ({ records, gaps, reversed, tight }) => {
+        const order = records.map((_, i) => i)
+        if (reversed) order.reverse()
+        const memory = new Uint8Array(records.reduce((n, r) => n + r.value.byteLength, 0) + 3 * records.length)
+        const views = new Array<Uint8Array>(records.length)
+        let at = 0
+        for (const i of order) {
+          at += tight ? 0 : (gaps[i] ?? 0)
+          const v = (records[i] as OutgoingRecord).value
+          memory.set(v, at)
+          views[i] = memory.subarray(at, at + v.byteLength)
+          at += v.byteLength
+        }
+        const inPlace = records.map((r, i) => ({ ...r, value: views[i] as Uint8Array }))
+        const packed = packBatch(inPlace)
+        assert.deepStrictEqual(
+          unpack(records.length, packed).map((u) => u.value),
+          records.map((r) => [...r.value])
+        )
+        // Back to back: each value starts where the previous record's ends.
+        const backToBack = views.every(
+          (v, i) =>
+            i === 0 ||
+            v.byteOffset === (views[i - 1] as Uint8Array).byteOffset + (views[i - 1] as Uint8Array).byteLength
+        )
+        assert.strictEqual(
+          packed.values.buffer === memory.buffer,
+          backToBack,
+          "read in place exactly when back to back"
+        )
+        // Whatever the layout, the packed values never alias bytes outside the records' own.
+        assert.strictEqual(
+          packed.values.byteLength,
+          records.reduce((n, r) => n + r.value.byteLength, 0)
+        )
+      })
+    )
+  })
+
   it("a value that is a view into a larger buffer contributes exactly its own bytes", () => {
     const big = new Uint8Array([9, 9, 1, 2, 3, 9, 9])
     const packed = packBatch([{ topic: "t", key: "k", value: big.subarray(2, 5) }])

@@ -7,6 +7,7 @@ import * as KafkaBus from "../../src/layers/KafkaBus.ts"
 import { loadBatchAddon } from "../../src/layers/kafka/batchProducer.ts"
 import { resolveOptions } from "../../src/layers/kafka/config.ts"
 import { makeProducer } from "../../src/layers/kafka/producer.ts"
+import { packedValues } from "../../src/programs/stages/packedValues.ts"
 import type { OutgoingRecord } from "../../src/services/Bus.ts"
 import { Bus } from "../../src/services/Bus.ts"
 import { brokers, kcatPath, requireBroker, uniqueName } from "./support/broker.ts"
@@ -71,10 +72,15 @@ layer(KafkaBus.layer({ brokers, clientId: "mf-batch-producer-test" }), { exclude
         const allEmpty: Array<OutgoingRecord> = [
           { topic, key: "", value: new Uint8Array(0), headers: { [HEADER.type]: "Trade", [HEADER.version]: "1" } }
         ]
-        const batches = [make(0, 600), make(600, 400), allEmpty]
-        const results = yield* Effect.forEach(batches, (b) => bus.publish(b), { concurrency: 3 })
+        // Values as ingest encodes them: views into one buffer, back to back,
+        // which the producer reads in place instead of copying.
+        const shared = make(1_001, 300)
+        const inPlace = packedValues(shared.map((r) => decoder.decode(r.value)))
+        const sharing = shared.map((r, i) => ({ ...r, value: inPlace[i] as Uint8Array }))
+        const batches = [make(0, 600), make(600, 400), allEmpty, sharing]
+        const results = yield* Effect.forEach(batches, (b) => bus.publish(b), { concurrency: 4 })
         const seen = yield* kcatReadAll(topic)
-        assert.strictEqual(seen.length, 1_001)
+        assert.strictEqual(seen.length, 1_301)
         const at = new Map(seen.map((r) => [`${r.partition}/${r.offset}`, r]))
         batches.forEach((records, b) => {
           const deliveries = results[b] ?? []

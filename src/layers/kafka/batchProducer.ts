@@ -96,6 +96,26 @@ export interface PackedBatch {
 const encoder = new TextEncoder()
 
 /**
+ * The records' values as one buffer without a copy, when they already are one:
+ * views into a single ArrayBuffer, back to back in record order (what ingest's
+ * packedValues makes). librdkafka then reads the caller's memory until the
+ * publish completes, which Bus.publish's contract allows (values are not
+ * modified while a publish is pending). Otherwise undefined: copy them.
+ */
+const sharedValues = (records: ReadonlyArray<OutgoingRecord>): Buffer | undefined => {
+  const first = records[0]?.value
+  if (first === undefined) return undefined
+  const memory = first.buffer
+  let end = first.byteOffset
+  for (let i = 0; i < records.length; i++) {
+    const v = (records[i] as OutgoingRecord).value
+    if (v.buffer !== memory || v.byteOffset !== end) return undefined
+    end += v.byteLength
+  }
+  return Buffer.from(memory, first.byteOffset, end - first.byteOffset)
+}
+
+/**
  * One publish as flat arrays: values concatenated into one buffer, topics and
  * keys stored once and referenced by index (a batch has a few topics and tens
  * of instrument keys), and headers as references to distinct name/value pairs.
@@ -116,9 +136,10 @@ export const packBatch = (records: ReadonlyArray<OutgoingRecord>): PackedBatch =
   let lastHeaders: Readonly<Record<string, string>> | undefined
   let lastFrom = 0
   let lastTo = 0
+  const shared = sharedValues(records)
   let total = 0
-  for (let i = 0; i < n; i++) total += (records[i] as OutgoingRecord).value.byteLength
-  const values = Buffer.allocUnsafeSlow(total)
+  if (shared === undefined) for (let i = 0; i < n; i++) total += (records[i] as OutgoingRecord).value.byteLength
+  const values = shared ?? Buffer.allocUnsafeSlow(total)
   let end = 0
   for (let i = 0; i < n; i++) {
     const r = records[i] as OutgoingRecord
@@ -164,7 +185,7 @@ export const packBatch = (records: ReadonlyArray<OutgoingRecord>): PackedBatch =
       lastFrom = from
       lastTo = recordPairs.length
     }
-    values.set(r.value, end)
+    if (shared === undefined) values.set(r.value, end)
     end += r.value.byteLength
     layout[at] = t
     layout[at + 1] = k
