@@ -13,8 +13,9 @@
  *            - the raw binding the bus is built on (@confluentinc/kafka-javascript
  *              Producer.produce per record + delivery reports, no Effect), and
  *            - `kcat -P` from a file,
- *            all with the same settings: idempotent, acks=all, lz4, linger 5 ms,
- *            murmur2 partitioner, each to a fresh topic;
+ *            all with the same settings: idempotent, acks=all, lz4, the bus's
+ *            linger (MF_KAFKA_LINGER, 5 ms by default), murmur2 partitioner,
+ *            each to a fresh topic;
  *   ceiling  - the raw binding again without what the bus's contract needs, to
  *              show where the time goes: without per-record delivery reports
  *              (`delivery.report.only.error`: only failures are reported, the run
@@ -87,7 +88,8 @@ const dir = mkdtempSync(join(tmpdir(), "mf-bench-"))
 const kcatInput = join(dir, "events.txt")
 writeFileSync(kcatInput, `${events.map((e) => `${e.key}\t${e.value}`).join("\n")}\n`)
 const kcatProducerFlags = [
-  ...["-X", "enable.idempotence=true", "-X", "acks=all", "-X", "compression.codec=lz4", "-X", "linger.ms=5"],
+  ...["-X", "enable.idempotence=true", "-X", "acks=all", "-X", "compression.codec=lz4"],
+  ...["-X", `linger.ms=${options.lingerMs}`],
   ...["-X", "topic.partitioner=murmur2_random", "-H", "mf-type=Trade", "-H", "mf-v=1"]
 ]
 
