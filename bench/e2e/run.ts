@@ -439,9 +439,9 @@ const search = async () => {
   )
   console.log(`before: ${before.uptime}\n`)
   console.log(
-    "| offered/s | sent/s | lag mid (total) | lag end (per group) | schedule -> bus p99 | source late p99 | sustained |"
+    "| offered/s | sent/s | lag mid (total) | lag end (per group) | schedule -> bus p99 | receipt -> signal p99 | source late p99 | sustained |"
   )
-  console.log("|---:|---:|---:|---|---:|---:|---|")
+  console.log("|---:|---:|---:|---|---:|---:|---:|---|")
   for (const s of steps) {
     console.log(
       `| ${s.rate} | ${Math.round(s.sentRate)} | ${totalLag(s.lagMid)} | ${JSON.stringify(s.lagEnd)} | ${formatMicros(s.scheduleToBus.p99)} | ${formatMicros(s.receiptToSignal.p99)} | ${formatMicros(s.sourceLate.p99)} | ${s.bounded ? "yes" : "no"} |`
