@@ -34,7 +34,10 @@ typedef struct Producer {
    * keeps the event loop alive only while some are outstanding. */
   uint32_t outstanding;
   int closed;
-  /* Set once by the poll thread (error_cb) before fatal_set is released. */
+  /* Error callbacks run wherever rd_kafka_poll runs (the poll thread and the
+   * JS thread during produce): the first fatal one claims the slot, fills it,
+   * then releases fatal_set. */
+  atomic_int fatal_claimed;
   atomic_int fatal_set;
   int fatal_code;
   char fatal_message[512];
@@ -168,7 +171,7 @@ static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* msg, void* opa
 
 static void on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
   Producer* p = opaque;
-  if (err != RD_KAFKA_RESP_ERR__FATAL || atomic_load(&p->fatal_set)) return;
+  if (err != RD_KAFKA_RESP_ERR__FATAL || atomic_exchange(&p->fatal_claimed, 1)) return;
   char buf[400];
   rd_kafka_resp_err_t code = rd_kafka_fatal_error(rk, buf, sizeof buf);
   p->fatal_code = code;
