@@ -11,6 +11,7 @@ import { recordCandlesClosed, recordDeadLetters } from "../../layers/PipelineMet
 import { MAX_BATCH_LINKS, publishTraced, withConsumerSpan } from "../../layers/TraceHeaders.ts"
 import type { BusError, BusRecord, OutgoingRecord } from "../../services/Bus.ts"
 import { Bus } from "../../services/Bus.ts"
+import { partitionCursor } from "./partitionCursor.ts"
 import { deadLetterRecord, decodeBatch, nowMicros, recordSource, scanTopics, toOutgoing } from "./roleSupport.ts"
 
 /**
@@ -222,40 +223,27 @@ export const makeCandlesRole = (
         const letters: Array<OutgoingRecord> = [...dead]
         const produced: Array<Candle> = []
         // records that did not decode still advance their partition's position
-        // (consecutive records mostly share a partition: no key string or lookup then)
-        let lastTopic: string | undefined
-        let lastPartition = -1
-        let lastPart: PartitionState | undefined
+        const positions = partitionCursor(parts)
         for (const r of batch) {
-          let p = r.partition === lastPartition && r.topic === lastTopic ? lastPart : undefined
-          if (p === undefined) p = parts.get(`${r.topic}\u0000${r.partition}`)
+          let p = positions.get(r)
           if (p === undefined || r.offset < p.nextOffset) {
             if (p !== undefined) stats.partitionResets++
             p = { aggregator: newAggregator(), last: r, nextOffset: r.offset, committed: r.offset, span: undefined }
-            parts.set(`${r.topic}\u0000${r.partition}`, p)
+            positions.set(r, p)
           }
           p.last = r
           p.nextOffset = r.offset + 1
           p.span = span
-          lastTopic = r.topic
-          lastPartition = r.partition
-          lastPart = p
         }
-        lastTopic = undefined
+        const aggregators = partitionCursor(parts)
         for (const { record, event } of events) {
           if (event._tag !== "Trade") {
             stats.ignored++
             continue
           }
           stats.trades++
-          const p =
-            record.partition === lastPartition && record.topic === lastTopic
-              ? lastPart
-              : parts.get(`${record.topic}\u0000${record.partition}`)
+          const p = aggregators.get(record)
           if (p === undefined) continue
-          lastTopic = record.topic
-          lastPartition = record.partition
-          lastPart = p
           for (const c of p.aggregator.onTrade(event, record.offset)) produced.push(c)
           for (const r of p.aggregator.takeRejected()) {
             if (r.reason === "late") {

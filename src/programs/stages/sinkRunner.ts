@@ -16,6 +16,7 @@ import type { SinkError } from "../../services/SinkError.ts"
 import type { Pending, Sourced } from "../../services/Sourced.ts"
 import { partitionKey } from "../../services/Sourced.ts"
 import { decodeRecord } from "./decodeRecord.ts"
+import { partitionCursor } from "./partitionCursor.ts"
 
 /**
  * The loop every sink shares: consume -> decode -> batch by size and time ->
@@ -384,20 +385,14 @@ export const runSink = (
         const poison: Array<Poison> = []
         // The raw record of each good event, for dead-lettering one the store rejects (rare: indexed only then).
         const goodRecords: Array<BusRecord> = []
-        let last: PartitionState | undefined
+        const cursor = partitionCursor(partitions)
         for (const r of records) {
-          // Consecutive records mostly share a partition: skip the key string and the map lookup then.
-          let state = last !== undefined && last.partition === r.partition && last.topic === r.topic ? last : undefined
+          let state = cursor.get(r)
           if (state === undefined) {
-            const key = partitionKey(r)
-            state = partitions.get(key)
-            if (state === undefined) {
-              state = { topic: r.topic, partition: r.partition, seenNext: r.offset + 1, committed: r.offset }
-              partitions.set(key, state)
-            }
+            state = { topic: r.topic, partition: r.partition, seenNext: r.offset + 1, committed: r.offset }
+            cursor.set(r, state)
           }
           if (r.offset + 1 > state.seenNext) state.seenNext = r.offset + 1
-          last = state
           const decoded = decodeRecord(r.value, `bus:${r.topic}`)
           if (decoded._tag === "DecodeError") {
             poison.push({ record: r, stage: "decode", reason: decoded.reason })
