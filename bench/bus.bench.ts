@@ -249,8 +249,8 @@ const round = (r: number): Effect.Effect<RoundResult, unknown, Bus> =>
     // producers meet settled topics.
     yield* Effect.sleep("2 seconds")
     const kcatRun = kcat(["-P", "-t", topic("kcat"), "-K", "\t", "-l", kcatInput, ...kcatProducerFlags])
-    // The first producer after the round's topic creation meets a broker still
-    // setting up 36 fresh partitions: odd rounds run kcat first, even rounds the bus.
+    // Should the settling wait fall short, whoever produces first pays for it:
+    // odd rounds run kcat first, even rounds the bus.
     const kcatFirst = r % 2 === 1
     const kcatEarly = kcatFirst ? yield* kcatRun : undefined
     const busPublish = yield* measured(Effect.forEach(chunks, (c) => bus.publish(c), { concurrency: IN_FLIGHT }))

@@ -10,8 +10,8 @@
  * Threads: JS calls (create, batch, produce, abort, close) run on the JS thread;
  * delivery reports run on this module's poll thread, and on the JS thread
  * while produce() runs; either only writes the record's slot in its batch and,
- * for the batch's last record, queues the batch on a thread-safe function. The JS thread builds the typed arrays and calls
- * the batch's callback once.
+ * for the batch's last record, queues the batch on a thread-safe function.
+ * The JS thread builds the typed arrays and calls the batch's callback once.
  */
 #define _GNU_SOURCE
 #include <node_api.h>
