@@ -1,7 +1,7 @@
 import type { Config, Scope } from "effect"
 import { Context, Effect, Layer } from "effect"
 import type { BusError, OutgoingRecord } from "../services/Bus.ts"
-import { Bus } from "../services/Bus.ts"
+import { Bus, publishVia } from "../services/Bus.ts"
 import { KafkaAdmin } from "./KafkaAdmin.ts"
 import { makeAdmin } from "./kafka/admin.ts"
 import type { KafkaBusOptions } from "./kafka/config.ts"
@@ -42,7 +42,7 @@ export const make = (options: Partial<KafkaBusOptions> = {}): Effect.Effect<Kafk
     // until topic.metadata.propagation.max.ms and only then fail them; asking
     // once per new topic name fails a publish at once with UnknownTopic.
     const knownTopics = new Set<string>()
-    const publish = Effect.fnUntraced(function* (records: ReadonlyArray<OutgoingRecord>) {
+    const send = Effect.fnUntraced(function* (records: ReadonlyArray<OutgoingRecord>) {
       const unknown = new Set<string>()
       for (const r of records) {
         if (!knownTopics.has(r.topic)) unknown.add(r.topic)
@@ -51,10 +51,11 @@ export const make = (options: Partial<KafkaBusOptions> = {}): Effect.Effect<Kafk
         const described = yield* admin.describeTopics([...unknown])
         for (const t of described) knownTopics.add(t.name)
       }
-      return yield* producer.publish(records)
+      return yield* producer.send(records)
     })
     const bus = Bus.of({
-      publish,
+      publish: publishVia(send),
+      send,
       consumer: Effect.fn("Bus.consumer")((consumerOptions) => makeConsumer(resolved, admin, consumerOptions)),
       createTopics: admin.createTopics,
       partitions: admin.partitions,

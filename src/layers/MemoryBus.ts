@@ -11,7 +11,7 @@ import type {
   PartitionLag,
   TopicPartition
 } from "../services/Bus.ts"
-import { Bus, BusError } from "../services/Bus.ts"
+import { Bus, BusError, sendVia } from "../services/Bus.ts"
 
 /**
  * An in-memory partitioned log with Kafka's semantics, used by tests and the
@@ -508,7 +508,8 @@ export const make = (options: MemoryBusOptions = {}): Effect.Effect<MemoryBus> =
       return { batches: Stream.fromEffectRepeat(nextBatch()), commit, assignment }
     })
 
-    const bus = Bus.of({ publish, consumer, createTopics, partitions, lag })
+    // Appends happen within publish: nothing to overlap.
+    const bus = Bus.of({ publish, send: sendVia(publish), consumer, createTopics, partitions, lag })
 
     const partitionStats = Effect.sync(
       (): ReadonlyArray<PartitionStats> =>

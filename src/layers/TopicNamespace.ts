@@ -1,5 +1,6 @@
 import { Effect, Stream } from "effect"
-import type { Bus, BusRecord, Consumer, PartitionLag, TopicPartition } from "../services/Bus.ts"
+import type { Bus, BusRecord, Consumer, OutgoingRecord, PartitionLag, TopicPartition } from "../services/Bus.ts"
+import { publishVia } from "../services/Bus.ts"
 import type { KafkaAdmin } from "./KafkaAdmin.ts"
 
 /**
@@ -25,9 +26,13 @@ export const namespaceBus = (bus: Bus["Service"], prefix: string): Bus["Service"
     commit: (records) => c.commit(records.map((r) => ({ ...r, topic: on(r.topic) }))),
     assignment: Effect.map(c.assignment, (tps) => tps.map(off))
   })
+  const send = (records: ReadonlyArray<OutgoingRecord>) =>
+    Effect.map(bus.send(records.map((r) => ({ ...r, topic: on(r.topic) }))), (acknowledged) =>
+      Effect.map(acknowledged, (deliveries) => deliveries.map(off))
+    )
   return {
-    publish: (records) =>
-      Effect.map(bus.publish(records.map((r) => ({ ...r, topic: on(r.topic) }))), (deliveries) => deliveries.map(off)),
+    publish: publishVia(send),
+    send,
     consumer: (options) =>
       Effect.map(bus.consumer({ ...options, group: on(options.group), topics: options.topics.map(on) }), wrapConsumer),
     createTopics: (specs) => bus.createTopics(specs.map((s) => ({ ...s, name: on(s.name) }))),

@@ -1,5 +1,5 @@
-import type { Effect, Scope, Stream } from "effect"
-import { Context, Schema } from "effect"
+import type { Scope, Stream } from "effect"
+import { Context, Effect, Schema } from "effect"
 import type { TopicSpec } from "../domain/Topics.ts"
 
 /**
@@ -92,6 +92,24 @@ export interface Consumer {
   readonly assignment: Effect.Effect<ReadonlyArray<TopicPartition>>
 }
 
+/** Resolves with the deliveries once every record of a send is acknowledged. */
+export type Acknowledgement = Effect.Effect<ReadonlyArray<Delivery>, BusError>
+
+/** `publish` in terms of `send`: hand over, then wait for the acknowledgements. */
+export const publishVia =
+  (send: (records: ReadonlyArray<OutgoingRecord>) => Effect.Effect<Acknowledgement, BusError>) =>
+  (records: ReadonlyArray<OutgoingRecord>): Effect.Effect<ReadonlyArray<Delivery>, BusError> =>
+    Effect.flatten(send(records))
+
+/**
+ * `send` for a layer whose publish cannot be split: the outer step already waits
+ * for the acknowledgements. Order-safe, with no overlap between sends.
+ */
+export const sendVia =
+  (publish: (records: ReadonlyArray<OutgoingRecord>) => Effect.Effect<ReadonlyArray<Delivery>, BusError>) =>
+  (records: ReadonlyArray<OutgoingRecord>): Effect.Effect<Acknowledgement, BusError> =>
+    Effect.map(publish(records), (deliveries) => Effect.succeed(deliveries))
+
 export class Bus extends Context.Service<
   Bus,
   {
@@ -101,6 +119,15 @@ export class Bus extends Context.Service<
      * from the caller's memory without a copy.
      */
     readonly publish: (records: ReadonlyArray<OutgoingRecord>) => Effect.Effect<ReadonlyArray<Delivery>, BusError>
+    /**
+     * Publish in two steps, for a producer that keeps several batches in flight:
+     * the outer effect resolves once the records are handed over, the inner one
+     * like `publish`. Records of a send started after an earlier send's outer
+     * effect resolved come after that send's records on every partition, so
+     * awaiting acknowledgements later never reorders. A wrapper that overrides
+     * `publish` must override `send` too (see `publishVia`), or it is bypassed.
+     */
+    readonly send: (records: ReadonlyArray<OutgoingRecord>) => Effect.Effect<Acknowledgement, BusError>
     readonly consumer: (options: ConsumerOptions) => Effect.Effect<Consumer, BusError, Scope.Scope>
     /** Idempotent: existing topics are left as they are. */
     readonly createTopics: (specs: ReadonlyArray<TopicSpec>) => Effect.Effect<void, BusError>

@@ -485,6 +485,51 @@ export const busContract = <E>(name: string, busLayer: Layer.Layer<Bus, E>, opti
       )
 
       it.effect(
+        "sends handed over one after another keep per-key order while their acknowledgements wait",
+        () =>
+          Effect.gen(function* () {
+            const bus = yield* Bus
+            const partitions = 3
+            const topic = fresh("send")
+            yield* bus.createTopics([spec(topic, partitions)])
+            const keys = range(5).map((k) => `venue:SYM${k}-USD`)
+            const counters = keys.map(() => 0)
+            const acknowledgements: Array<Effect.Effect<ReadonlyArray<Delivery>, BusError>> = []
+            let total = 0
+            for (let s = 0; s < 40; s++) {
+              const records = range(1 + (s % 6)).map((i): OutgoingRecord => {
+                const k = (s * 7 + i * 3) % keys.length
+                const n = counters[k] ?? 0
+                counters[k] = n + 1
+                return { topic, key: keys[k] ?? "", value: encoder.encode(`${keys[k]}#${n}`) }
+              })
+              total += records.length
+              // Handed over now; the acknowledgement is awaited only after all 40.
+              acknowledgements.push(yield* bus.send(records))
+            }
+            // Newest first: the order acknowledgements are awaited in does not matter.
+            const deliveries = yield* Effect.forEach([...acknowledgements].reverse(), (a) => a)
+            assert.strictEqual(deliveries.flat().length, total, "every record acknowledged once")
+            const m = yield* join(bus, { group: fresh("send-group"), topics: [topic], maxBatch: 9 })
+            const seen = yield* readUntil(m, `all ${total} records`, (s) => s.length >= total)
+            assert.strictEqual(seen.length, total, "each record delivered once")
+            const perKey = new Map<string, Array<number>>()
+            for (const r of seen) {
+              const [key, n] = text(r).split("#")
+              const list = perKey.get(key ?? "") ?? []
+              list.push(Number(n))
+              perKey.set(key ?? "", list)
+            }
+            for (const [key, ns] of perKey) {
+              assert.deepStrictEqual(ns, range(ns.length), `values of ${key} in send order`)
+            }
+            const delivered = new Set(deliveries.flat().map((d) => `${d.partition}/${d.offset}`))
+            assert.deepStrictEqual(sorted(seen.map((r) => `${r.partition}/${r.offset}`)), sorted(delivered))
+          }),
+        testTimeout
+      )
+
+      it.effect(
         "lag is end offset minus committed offset, per partition, before and after commits",
         () =>
           Effect.gen(function* () {

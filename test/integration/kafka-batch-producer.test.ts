@@ -9,7 +9,7 @@ import { resolveOptions } from "../../src/layers/kafka/config.ts"
 import { makeProducer } from "../../src/layers/kafka/producer.ts"
 import { packedValues } from "../../src/programs/stages/packedValues.ts"
 import type { OutgoingRecord } from "../../src/services/Bus.ts"
-import { Bus } from "../../src/services/Bus.ts"
+import { Bus, publishVia } from "../../src/services/Bus.ts"
 import { brokers, kcatPath, requireBroker, uniqueName } from "./support/broker.ts"
 import { headersOf, kcatReadAll } from "./support/kcat.ts"
 
@@ -120,10 +120,12 @@ layer(KafkaBus.layer({ brokers, clientId: "mf-batch-producer-test" }), { exclude
             // An interrupted publish (here while it waits for room) fails its
             // unproduced rest and leaves the producer usable and closable.
             const interrupted = yield* Effect.exit(
-              producer.publish(records).pipe(Effect.timeoutOrElse({ duration: "1 millis", orElse: () => Effect.void }))
+              publishVia(producer.send)(records).pipe(
+                Effect.timeoutOrElse({ duration: "1 millis", orElse: () => Effect.void })
+              )
             )
             assert.isTrue(interrupted._tag === "Success")
-            return yield* producer.publish(records)
+            return yield* publishVia(producer.send)(records)
           })
         )
         assert.strictEqual(deliveries.length, 1_000)
@@ -180,7 +182,7 @@ layer(KafkaBus.layer({ brokers, clientId: "mf-batch-producer-test" }), { exclude
               })
             )
             return yield* Effect.flip(
-              producer.publish([
+              publishVia(producer.send)([
                 { topic: missing, key: "a", value: encoder.encode("x") },
                 { topic: missing, key: "b", value: encoder.encode("y") }
               ])

@@ -12,7 +12,7 @@ import { audited, readAudit } from "../../src/programs/admin/Audit.ts"
 import { killSwitchValue, readKillSwitch, writeKillSwitch } from "../../src/programs/admin/Control.ts"
 import { runIngestRole } from "../../src/programs/roles/IngestRole.ts"
 import type { OutgoingRecord } from "../../src/services/Bus.ts"
-import { Bus, BusError } from "../../src/services/Bus.ts"
+import { Bus, BusError, publishVia } from "../../src/services/Bus.ts"
 import type { FeedItem } from "../../src/services/MarketFeed.ts"
 import { MarketFeed } from "../../src/services/MarketFeed.ts"
 
@@ -57,10 +57,9 @@ const harness = Effect.gen(function* () {
   const bus = memory.bus
   const feed = yield* Queue.bounded<FeedItem>(64)
   const published = yield* Queue.unbounded<OutgoingRecord>()
-  const observed = Bus.of({
-    ...bus,
-    publish: (records) => Effect.tap(bus.publish(records), () => Queue.offerAll(published, records))
-  })
+  const send = (records: ReadonlyArray<OutgoingRecord>) =>
+    Effect.map(bus.send(records), (acknowledged) => Effect.tap(acknowledged, () => Queue.offerAll(published, records)))
+  const observed = Bus.of({ ...bus, publish: publishVia(send), send })
   const changes = yield* Queue.unbounded<KillSwitch>()
   const stop = yield* Deferred.make<void>()
   const start = runIngestRole({

@@ -1,6 +1,6 @@
 import type { Scope } from "effect"
 import { Duration, Effect } from "effect"
-import type { Delivery, OutgoingRecord } from "../../services/Bus.ts"
+import type { Acknowledgement, Delivery, OutgoingRecord } from "../../services/Bus.ts"
 import { BusError } from "../../services/Bus.ts"
 import type { BatchHandle } from "./batchProducer.ts"
 import { addonConfig, loadBatchAddon, packBatch } from "./batchProducer.ts"
@@ -8,7 +8,7 @@ import type { KafkaBusOptions } from "./config.ts"
 import { producerConfig } from "./config.ts"
 import { CODE, toBusError } from "./errors.ts"
 
-export type Publish = (records: ReadonlyArray<OutgoingRecord>) => Effect.Effect<ReadonlyArray<Delivery>, BusError>
+export type Send = (records: ReadonlyArray<OutgoingRecord>) => Effect.Effect<Acknowledgement, BusError>
 
 interface Results {
   readonly errs: Int32Array
@@ -17,10 +17,12 @@ interface Results {
 }
 
 /**
- * Bus.publish through the native batch-produce addon: the records are packed
+ * Bus.send through the native batch-produce addon: the records are packed
  * into flat arrays in JavaScript, handed to librdkafka in one call (more only
  * when its queue is full), and every record's result comes back in one call
- * once the whole publish is acknowledged or failed. Same contract as the
+ * once the whole publish is acknowledged or failed. The send's outer step ends
+ * when librdkafka holds every record (so a later send's records queue behind
+ * them), its acknowledgement when the results came back. Same contract as the
  * binding path (producer.ts): per-record partition and offset in input order,
  * or the first failed record's typed BusError; a fatal producer error fails
  * every later publish with reason Fatal.
@@ -28,7 +30,7 @@ interface Results {
  * Returns undefined (after a logged warning) when the addon is not built, so
  * the caller falls back to the binding's per-record produce().
  */
-export const makeBatchPublish = (options: KafkaBusOptions): Effect.Effect<Publish | undefined, BusError, Scope.Scope> =>
+export const makeBatchSend = (options: KafkaBusOptions): Effect.Effect<Send | undefined, BusError, Scope.Scope> =>
   Effect.gen(function* () {
     const loaded = loadBatchAddon()
     if ("failure" in loaded) {
@@ -104,11 +106,11 @@ export const makeBatchPublish = (options: KafkaBusOptions): Effect.Effect<Publis
       }).pipe(Effect.onInterrupt(() => Effect.sync(() => addon.abort(batch, next, CODE.ERR__DESTROY))))
     }
 
-    const publish = Effect.fn("Bus.publish")(function* (records: ReadonlyArray<OutgoingRecord>) {
+    const send = Effect.fn("Bus.send")(function* (records: ReadonlyArray<OutgoingRecord>) {
       const failed = fatalError()
       if (failed !== undefined) return yield* failed
       const n = records.length
-      if (n === 0) return []
+      if (n === 0) return Effect.succeed<ReadonlyArray<Delivery>>([])
       const packed = packBatch(records)
       let results: Results | undefined
       let deliver: ((r: Results) => void) | undefined
@@ -136,7 +138,7 @@ export const makeBatchPublish = (options: KafkaBusOptions): Effect.Effect<Publis
       yield* produceAll(batch, n)
       // delivery.timeout.ms bounds every record; this outer bound only guards
       // against results that never come (they should not).
-      const { errs, offsets, partitions } = yield* Effect.callback<Results>((resume) => {
+      const acknowledged = Effect.callback<Results>((resume) => {
         if (results !== undefined) return resume(Effect.succeed(results))
         deliver = (r) => resume(Effect.succeed(r))
       }).pipe(
@@ -151,18 +153,20 @@ export const makeBatchPublish = (options: KafkaBusOptions): Effect.Effect<Publis
             )
         })
       )
-      const deliveries = new Array<Delivery>(n)
-      for (let i = 0; i < n; i++) {
-        const topic = (records[i] as OutgoingRecord).topic
-        const code = errs[i] as number
-        const partition = partitions[i] as number
-        if (code !== 0) {
-          const where = partition >= 0 ? `${topic}[${partition}]` : topic
-          return yield* toBusError(`delivery to ${where}`, { code, message: addon.errorString(code) })
+      return Effect.flatMap(acknowledged, ({ errs, offsets, partitions }) => {
+        const deliveries = new Array<Delivery>(n)
+        for (let i = 0; i < n; i++) {
+          const topic = (records[i] as OutgoingRecord).topic
+          const code = errs[i] as number
+          const partition = partitions[i] as number
+          if (code !== 0) {
+            const where = partition >= 0 ? `${topic}[${partition}]` : topic
+            return Effect.fail(toBusError(`delivery to ${where}`, { code, message: addon.errorString(code) }))
+          }
+          deliveries[i] = { topic, partition, offset: offsets[i] as number }
         }
-        deliveries[i] = { topic, partition, offset: offsets[i] as number }
-      }
-      return deliveries as ReadonlyArray<Delivery>
+        return Effect.succeed<ReadonlyArray<Delivery>>(deliveries)
+      })
     })
-    return publish
+    return send
   })

@@ -1,8 +1,8 @@
 import type { Scope } from "effect"
 import { Duration, Effect } from "effect"
-import type { Delivery, OutgoingRecord } from "../../services/Bus.ts"
+import type { Acknowledgement, Delivery, OutgoingRecord } from "../../services/Bus.ts"
 import { BusError } from "../../services/Bus.ts"
-import { makeBatchPublish } from "./batchPublish.ts"
+import { makeBatchSend } from "./batchPublish.ts"
 import type { KafkaBusOptions } from "./config.ts"
 import { producerConfig } from "./config.ts"
 import { CODE, codeOf, toBusError } from "./errors.ts"
@@ -36,7 +36,7 @@ interface DeliveryReport {
 
 export interface KafkaProducer {
   readonly native: NativeProducer
-  readonly publish: (records: ReadonlyArray<OutgoingRecord>) => Effect.Effect<ReadonlyArray<Delivery>, BusError>
+  readonly send: (records: ReadonlyArray<OutgoingRecord>) => Effect.Effect<Acknowledgement, BusError>
 }
 
 const isOpaque = (u: unknown): u is Opaque => typeof u === "object" && u !== null && "pending" in u && "index" in u
@@ -269,9 +269,9 @@ export const makeProducer = (options: KafkaBusOptions): Effect.Effect<KafkaProdu
       }
     })
 
-    const publish = Effect.fn("Bus.publish")(function* (records: ReadonlyArray<OutgoingRecord>) {
+    const send = Effect.fn("Bus.send")(function* (records: ReadonlyArray<OutgoingRecord>) {
       if (fatal !== undefined) return yield* fatal
-      if (records.length === 0) return []
+      if (records.length === 0) return Effect.succeed<ReadonlyArray<Delivery>>([])
       const pending: Pending = {
         deliveries: new Array<Delivery | undefined>(records.length),
         remaining: records.length,
@@ -281,7 +281,7 @@ export const makeProducer = (options: KafkaBusOptions): Effect.Effect<KafkaProdu
       yield* produceFrom(records, pending, 0)
       // delivery.timeout.ms bounds every record; this outer bound only guards
       // against a report that never comes (it should not happen).
-      yield* awaitAll(pending).pipe(
+      return awaitAll(pending).pipe(
         Effect.timeoutOrElse({
           duration: Duration.millis(options.deliveryTimeoutMs + 10_000),
           orElse: () =>
@@ -291,17 +291,20 @@ export const makeProducer = (options: KafkaBusOptions): Effect.Effect<KafkaProdu
                 detail: `${pending.remaining} of ${records.length} records not acknowledged within ${options.deliveryTimeoutMs} ms`
               })
             )
-        })
+        }),
+        Effect.flatMap(() =>
+          pending.failure !== undefined
+            ? Effect.fail(pending.failure)
+            : Effect.succeed(pending.deliveries as ReadonlyArray<Delivery>)
+        )
       )
-      if (pending.failure !== undefined) return yield* pending.failure
-      return pending.deliveries as ReadonlyArray<Delivery>
     })
 
     // The binding's producer stays for the connect check and the admin
     // requests (AdminClient.createFrom); publishes go through the batch addon
     // when it is built (batchPublish.ts), else through produce() above.
-    const batched = options.batchProducer === false ? undefined : yield* makeBatchPublish(options)
-    return { native, publish: batched ?? publish }
+    const batched = options.batchProducer === false ? undefined : yield* makeBatchSend(options)
+    return { native, send: batched ?? send }
   })
 
 const flush = (producer: NativeProducer, timeoutMs: number): Effect.Effect<void> =>

@@ -1,6 +1,7 @@
 import type { Effect as EffectType } from "effect"
 import { Deferred, Effect, Stream } from "effect"
 import type { Bus, BusRecord, OutgoingRecord } from "../../services/Bus.ts"
+import { publishVia } from "../../services/Bus.ts"
 
 /**
  * The demo's bus, seen from the outside: the in-memory bus unchanged, plus
@@ -68,9 +69,12 @@ export const observeBus = (inner: Bus["Service"]): BusObserver => {
     notify()
   }
 
+  const send = (records: ReadonlyArray<OutgoingRecord>) =>
+    Effect.map(inner.send(records), (acknowledged) => Effect.tap(acknowledged, () => Effect.sync(() => count(records))))
   const bus: Bus["Service"] = {
     ...inner,
-    publish: (records) => Effect.tap(inner.publish(records), () => Effect.sync(() => count(records))),
+    publish: publishVia(send),
+    send,
     consumer: (options) =>
       Effect.map(inner.consumer(options), (consumer) => ({
         ...consumer,

@@ -9,8 +9,8 @@ import { formatRecordingLine } from "../../domain/Recording.ts"
 import { micros, toIsoString } from "../../domain/Time.ts"
 import type { TopicSpec } from "../../domain/Topics.ts"
 import { HEADER, route, TOPIC, topicCatalog } from "../../domain/Topics.ts"
-import type { BusError, Delivery, OutgoingRecord } from "../../services/Bus.ts"
-import { Bus } from "../../services/Bus.ts"
+import type { Acknowledgement, BusError, OutgoingRecord } from "../../services/Bus.ts"
+import { Bus, publishVia } from "../../services/Bus.ts"
 import { Health } from "../../services/Health.ts"
 import type { FeedItem } from "../../services/MarketFeed.ts"
 import { FeedError, isFeedError, MarketFeed } from "../../services/MarketFeed.ts"
@@ -173,9 +173,9 @@ export const runIngestRole = (
       })
       yield* Metric.update(killSwitchGauge, (yield* follower.current).on ? 1 : 0)
 
-      const gatedPublish = (records: ReadonlyArray<OutgoingRecord>): Effect.Effect<ReadonlyArray<Delivery>, BusError> =>
+      const gatedSend = (records: ReadonlyArray<OutgoingRecord>): Effect.Effect<Acknowledgement, BusError> =>
         Effect.suspend(() => {
-          if (!killSwitch.on) return bus.publish(records)
+          if (!killSwitch.on) return bus.send(records)
           const pass: Array<OutgoingRecord> = []
           let held = 0
           for (const r of records) {
@@ -196,9 +196,9 @@ export const runIngestRole = (
           }
           withheldTotalCount += held
           const metric = held === 0 ? Effect.void : Metric.update(withheldTotal, held)
-          return Effect.andThen(metric, pass.length === 0 ? Effect.succeed([]) : bus.publish(pass))
+          return Effect.andThen(metric, pass.length === 0 ? Effect.succeed(Effect.succeed([])) : bus.send(pass))
         })
-      const gatedBus = Bus.of({ ...bus, publish: gatedPublish })
+      const gatedBus = Bus.of({ ...bus, publish: publishVia(gatedSend), send: gatedSend })
 
       // --- feed: stop, then recording ----------------------------------------
       let recorded = 0

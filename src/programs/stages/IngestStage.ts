@@ -1,4 +1,4 @@
-import { Effect, Stream } from "effect"
+import { Effect, Fiber, Stream } from "effect"
 import { type DeadLetter, encodeDeadLetter, fromDecodeError } from "../../domain/DeadLetter.ts"
 import { encodeEventText } from "../../domain/Envelope.ts"
 import type { MarketEvent } from "../../domain/Events.ts"
@@ -14,7 +14,7 @@ import {
   type TimedEvent
 } from "../../layers/PipelineMetrics.ts"
 import { currentTraceparent } from "../../layers/TraceHeaders.ts"
-import { Bus, type OutgoingRecord } from "../../services/Bus.ts"
+import { Bus, type BusError, type Delivery, type OutgoingRecord } from "../../services/Bus.ts"
 import { type FeedItem, isFeedError, MarketFeed } from "../../services/MarketFeed.ts"
 import { packedValues } from "./packedValues.ts"
 
@@ -57,6 +57,9 @@ export interface IngestStats {
   /** Frames after which a book needed a fresh snapshot. */
   readonly resyncs: number
 }
+
+/** Sends whose acknowledgement may be outstanding at once (see the ingest loop). */
+const MAX_UNACKNOWLEDGED = 16
 
 const symbolKey = (s: string): string => s.replace(/[-/_]/g, "").toUpperCase()
 
@@ -181,10 +184,11 @@ export const ingestToBus = Effect.fn("IngestStage.run")(function* (options: Inge
     })
 
   /**
-   * Encodes and publishes in the producer span whose context the records carry:
-   * consumers in other processes continue this trace (TraceHeaders.ts).
+   * Encodes and hands the records to the bus in the producer span whose context
+   * they carry: consumers in other processes continue this trace
+   * (TraceHeaders.ts). Returns the wait for their acknowledgement.
    */
-  const publish = (events: ReadonlyArray<MarketEvent>, letters: ReadonlyArray<DeadLetter>) =>
+  const send = (events: ReadonlyArray<MarketEvent>, letters: ReadonlyArray<DeadLetter>) =>
     Effect.gen(function* () {
       const traceparent = yield* currentTraceparent
       const records: Array<OutgoingRecord> = []
@@ -192,7 +196,7 @@ export const ingestToBus = Effect.fn("IngestStage.run")(function* (options: Inge
       for (let i = 0; i < events.length; i++)
         records.push(eventRecord(events[i] as MarketEvent, values[i] as Uint8Array, traceparent))
       for (const l of letters) records.push(letterRecord(l, traceparent))
-      yield* bus.publish(records)
+      return yield* bus.send(records)
     }).pipe(
       Effect.withSpan("ingest.publish", {
         kind: "producer",
@@ -204,6 +208,20 @@ export const ingestToBus = Effect.fn("IngestStage.run")(function* (options: Inge
       })
     )
 
+  // Acknowledgements are awaited behind the feed, not before the next chunk:
+  // while one chunk waits for the broker (linger, acks=all) the next ones are
+  // already on their way, in order (Bus.send). At most MAX_UNACKNOWLEDGED sends
+  // wait at once; beyond that the oldest is awaited first, and librdkafka's
+  // bounded queue holds a send back before that. A failed acknowledgement
+  // fails the ingest when it is awaited: at the latest MAX_UNACKNOWLEDGED chunks
+  // later, or when the feed ends.
+  const unacknowledged: Array<Fiber.Fiber<ReadonlyArray<Delivery>, BusError>> = []
+  const awaitOldest = Effect.suspend(() => {
+    const oldest = unacknowledged.shift()
+    return oldest === undefined ? Effect.void : Effect.asVoid(Fiber.join(oldest))
+  })
+  const settled = (f: Fiber.Fiber<unknown, unknown>): boolean => f.pollUnsafe() !== undefined
+
   yield* feed.frames.pipe(
     Stream.runForEachArray((chunk) =>
       Effect.gen(function* () {
@@ -212,7 +230,16 @@ export const ingestToBus = Effect.fn("IngestStage.run")(function* (options: Inge
         const { events, letters, framesBy } = yield* Effect.sync(() => decodeChunk(chunk)).pipe(
           Effect.withSpan("ingest.decode", { attributes: { "marketflow.frames": chunk.length } })
         )
-        if (events.length + letters.length > 0) yield* publish(events, letters)
+        if (events.length + letters.length > 0) {
+          const acknowledged = yield* send(events, letters)
+          unacknowledged.push(yield* Effect.forkScoped(acknowledged))
+        }
+        // Settled ones are collected as they come, so a failure surfaces early.
+        while (
+          unacknowledged.length > MAX_UNACKNOWLEDGED ||
+          (unacknowledged[0] !== undefined && settled(unacknowledged[0]))
+        )
+          yield* awaitOldest
         yield* recordChunk(framesBy, events, letters)
         const onDeadLetter = options.onDeadLetter
         if (onDeadLetter !== undefined && letters.length > 0) {
@@ -225,7 +252,13 @@ export const ingestToBus = Effect.fn("IngestStage.run")(function* (options: Inge
         }
         // One trace per chunk, rooted here rather than under the long-lived run span.
       }).pipe(Effect.withSpan("ingest.batch", { root: true, attributes: { "marketflow.frames": chunk.length } }))
-    )
+    ),
+    Effect.andThen(
+      Effect.gen(function* () {
+        while (unacknowledged.length > 0) yield* awaitOldest
+      })
+    ),
+    Effect.scoped
   )
   return { ...stats } as IngestStats
 })
