@@ -21,6 +21,7 @@
  */
 import { createInterface } from "node:readline"
 import { parseArgs } from "node:util"
+import { makeWallTime } from "../../src/layers/WallClock.ts"
 import { Histogram } from "./Histogram.ts"
 
 const { values: args } = parseArgs({
@@ -40,8 +41,8 @@ const auth = {
   "X-ClickHouse-Key": process.env.MF_CLICKHOUSE_PASSWORD ?? ""
 }
 
-const anchorUs = Date.now() * 1000 - performance.now() * 1000
-const nowUs = () => anchorUs + performance.now() * 1000
+const wallTime = makeWallTime()
+const nowUs = () => Number(wallTime() / 1000n)
 
 const visible = new Histogram()
 const queryTime = new Histogram()

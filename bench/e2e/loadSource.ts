@@ -25,6 +25,7 @@ import type { AddressInfo } from "node:net"
 import { createInterface } from "node:readline"
 import { parseArgs } from "node:util"
 import { type WebSocket, WebSocketServer } from "ws"
+import { makeWallTime } from "../../src/layers/WallClock.ts"
 import { Histogram } from "./Histogram.ts"
 import { makeWireSource } from "./wire.ts"
 
@@ -53,9 +54,9 @@ const wire = makeWireSource({
 })
 const wanted = new Set(wire.streams)
 
-/** Wall clock in ms with sub-ms resolution (performance.now is monotonic, anchored once). */
-const anchor = Date.now() - performance.now()
-const nowMs = () => anchor + performance.now()
+/** Wall clock in ms with sub-ms resolution, anchored as the roles' and the probe's (WallClock.ts). */
+const wallTime = makeWallTime()
+const nowMs = () => Number(wallTime() / 1000n) / 1000
 
 let rate = Number(args.rate)
 let socket: WebSocket | undefined

@@ -6,8 +6,8 @@
  *
  *   MF_KAFKA_BROKERS=.. node bench/e2e/probe.ts --prefix <ns.> [--t0-ms T --time-scale 1 --lateness-ms 2000]
  *
- * Per record, `now` is this process's wall clock (µs; performance.now anchored
- * to Date.now at start, as Effect's Clock does):
+ * Per record, `now` is this process's wall clock (µs), anchored the way the
+ * roles' clock is (src/layers/WallClock.ts), so the two agree to microseconds:
  * - receipt -> bus-consumed: now - the `mf-received-us` header ingest stamps
  *   when the frame came off the socket (trades and quotes);
  * - schedule -> bus-consumed (trades): now - the frame's scheduled send time,
@@ -34,6 +34,7 @@ import { INTERVAL_MICROS, type Interval } from "../../src/domain/Events.ts"
 import { HEADER, TOPIC } from "../../src/domain/Topics.ts"
 import * as KafkaBus from "../../src/layers/KafkaBus.ts"
 import { namespaceBus } from "../../src/layers/TopicNamespace.ts"
+import { makeWallTime } from "../../src/layers/WallClock.ts"
 import { Histogram } from "./Histogram.ts"
 
 const { values: args } = parseArgs({
@@ -51,8 +52,8 @@ const scale = Number(args["time-scale"])
 const latenessUs = Number(args["lateness-ms"]) * 1000
 const MINUTE = 60_000_000
 
-const anchorUs = Date.now() * 1000 - performance.now() * 1000
-const nowUs = () => anchorUs + performance.now() * 1000
+const wallTime = makeWallTime()
+const nowUs = () => Number(wallTime() / 1000n)
 
 const h = {
   receiptToBus: new Histogram(),

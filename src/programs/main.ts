@@ -2,8 +2,9 @@
 // Subpath imports: the package barrel loads every Node adapter (HTTP, cluster, workers), seconds of start-up.
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Effect } from "effect"
+import { Clock, Effect } from "effect"
 import { Command } from "effect/cli"
+import { wallClock } from "../layers/WallClock.ts"
 import { adminCommand } from "./cli/adminCommand.ts"
 import { backtestCommand } from "./cli/backtestCommand.ts"
 import { candlesCommand } from "./cli/candlesCommand.ts"
@@ -44,8 +45,10 @@ const marketflow = Command.make("marketflow").pipe(
 
 // A graceful stop after SIGINT/SIGTERM exits 0; a second signal exits at once (roles/Shutdown.ts).
 installSignalHandlers()
+// Timestamps that cross processes (receipt times) come from one anchored wall clock (WallClock.ts).
 marketflow.pipe(
   Command.run({ version: "0.1.0" }),
+  (program) => Clock.clockWith((base) => Effect.provideService(program, Clock.Clock, wallClock(base))),
   Effect.provide(NodeServices.layer),
   NodeRuntime.runMain({ teardown })
 )
