@@ -10,7 +10,7 @@ import {
   parseLateness,
   recordingExchangeFlag
 } from "./chainFlags.ts"
-import { runRoleCommand } from "./roleCommand.ts"
+import { LOW_VOLUME_PRODUCER, runRoleCommand } from "./roleCommand.ts"
 
 /**
  * `marketflow candles`: the candles role on the bus (market.trades ->
@@ -55,19 +55,21 @@ export const candlesCommand = Command.make(
       })
       return yield* failOnBadLines(report)
     }
-    yield* runRoleCommand({ role: "candles", needsSharedBus: true }, ({ profile, stop }) =>
-      Effect.gen(function* () {
-        const { runCandles } = yield* Effect.promise(() => import("../roles/StreamRoles.ts"))
-        yield* runCandles({
-          group: f.group,
-          interval: f.interval,
-          emitUpdates: f.emitUpdates,
-          stop,
-          catalog: profile.catalog,
-          ...(rollUps === undefined ? {} : { rollUps }),
-          ...(lateness === undefined ? {} : { allowedLatenessMicros: lateness })
+    yield* runRoleCommand(
+      { role: "candles", needsSharedBus: true, defaults: LOW_VOLUME_PRODUCER },
+      ({ profile, stop }) =>
+        Effect.gen(function* () {
+          const { runCandles } = yield* Effect.promise(() => import("../roles/StreamRoles.ts"))
+          yield* runCandles({
+            group: f.group,
+            interval: f.interval,
+            emitUpdates: f.emitUpdates,
+            stop,
+            catalog: profile.catalog,
+            ...(rollUps === undefined ? {} : { rollUps }),
+            ...(lateness === undefined ? {} : { allowedLatenessMicros: lateness })
+          })
         })
-      })
     )
   })
 ).pipe(

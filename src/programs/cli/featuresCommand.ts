@@ -1,7 +1,7 @@
 import { Effect } from "effect"
 import { Command, Flag } from "effect/cli"
 import { failOnBadLines, groupFlag, offlineFlag, parseIntervals } from "./chainFlags.ts"
-import { runRoleCommand } from "./roleCommand.ts"
+import { LOW_VOLUME_PRODUCER, runRoleCommand } from "./roleCommand.ts"
 
 /**
  * `marketflow features`: indicators and feature vectors, as the role on the bus
@@ -25,11 +25,13 @@ export const featuresCommand = Command.make(
       const report = yield* runFeaturesOffline({ intervals })
       return yield* failOnBadLines(report)
     }
-    yield* runRoleCommand({ role: "features", needsSharedBus: true }, ({ profile, stop }) =>
-      Effect.gen(function* () {
-        const { runFeatures } = yield* Effect.promise(() => import("../roles/StreamRoles.ts"))
-        yield* runFeatures({ group: f.group, intervals, stop, catalog: profile.catalog })
-      })
+    yield* runRoleCommand(
+      { role: "features", needsSharedBus: true, defaults: LOW_VOLUME_PRODUCER },
+      ({ profile, stop }) =>
+        Effect.gen(function* () {
+          const { runFeatures } = yield* Effect.promise(() => import("../roles/StreamRoles.ts"))
+          yield* runFeatures({ group: f.group, intervals, stop, catalog: profile.catalog })
+        })
     )
   })
 ).pipe(

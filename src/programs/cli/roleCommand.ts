@@ -79,6 +79,15 @@ export const classifyBusFailure =
 export const isUnreachable = (e: unknown): e is BusError =>
   e instanceof BusError && (e.reason === "Connection" || e.reason === "Timeout")
 
+/**
+ * Defaults of the roles that publish a few records a second (candles, feature
+ * vectors, signals): their producer sends at once instead of lingering 5 ms for
+ * a batch that never fills, which is one linger per hop off the
+ * trade -> candle -> features -> signal path (BENCHMARKS.md, End-to-end).
+ * MF_KAFKA_LINGER, when set, still wins.
+ */
+export const LOW_VOLUME_PRODUCER: Readonly<Record<string, string>> = { MF_KAFKA_LINGER: "0 millis" }
+
 export interface RoleContext {
   readonly stop: Effect.Effect<void>
   readonly profile: ActiveProfileShape
@@ -91,6 +100,11 @@ export interface RoleCommandOptions {
   readonly configs?: ReadonlyArray<Config.Config<unknown>>
   /** The profile when MF_PROFILE is not set (default: embedded); the sinks only make sense on live. */
   readonly defaultProfile?: "embedded" | "live"
+  /**
+   * This role's defaults for configuration variables, used where the variable is
+   * not set (e.g. a producer linger suited to the role's volume).
+   */
+  readonly defaults?: Readonly<Record<string, string>>
   /** The graceful-stop budget (default: MF_SHUTDOWN_TIMEOUT). */
   readonly shutdownTimeout?: Config.Config<Duration.Duration>
 }
@@ -143,7 +157,16 @@ export const runRoleCommand = <A, E, R>(
       Effect.mapError(classifyBusFailure(options.role))
     )
   }).pipe(
-    options.defaultProfile === undefined
-      ? (self) => self
-      : Effect.provide(ConfigProvider.layerAdd(ConfigProvider.fromUnknown({ MF_PROFILE: options.defaultProfile })))
+    withConfigDefaults({
+      ...options.defaults,
+      ...(options.defaultProfile === undefined ? {} : { MF_PROFILE: options.defaultProfile })
+    })
   )
+
+/** Config values for variables the environment does not set (the environment wins). */
+export const withConfigDefaults =
+  (defaults: Readonly<Record<string, string>>) =>
+  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Object.keys(defaults).length === 0
+      ? self
+      : Effect.provide(self, ConfigProvider.layerAdd(ConfigProvider.fromUnknown(defaults)))

@@ -1,7 +1,7 @@
 import { Effect, Layer } from "effect"
 import { Command, Flag } from "effect/cli"
 import { groupFlag, parseIntervals } from "./chainFlags.ts"
-import { runRoleCommand } from "./roleCommand.ts"
+import { LOW_VOLUME_PRODUCER, runRoleCommand } from "./roleCommand.ts"
 
 /** `marketflow signals`: the signals role (features.* -> signals.raw|calibrated|filtered|final). */
 export const signalsCommand = Command.make(
@@ -20,17 +20,19 @@ export const signalsCommand = Command.make(
   Effect.fn(function* (f) {
     const intervals = yield* parseIntervals("intervals", f.intervals)
     const { PredictorConfig, predictorLayer } = yield* Effect.promise(() => import("../roles/PredictorProfile.ts"))
-    yield* runRoleCommand({ role: "signals", needsSharedBus: true, configs: [PredictorConfig] }, ({ profile, stop }) =>
-      Effect.gen(function* () {
-        const { runSignals } = yield* Effect.promise(() => import("../roles/StreamRoles.ts"))
-        yield* runSignals({
-          group: f.group,
-          intervals,
-          concurrency: Math.max(1, f.concurrency),
-          stop,
-          catalog: profile.catalog
-        }).pipe(Effect.provide(Layer.fresh(predictorLayer)))
-      })
+    yield* runRoleCommand(
+      { role: "signals", needsSharedBus: true, configs: [PredictorConfig], defaults: LOW_VOLUME_PRODUCER },
+      ({ profile, stop }) =>
+        Effect.gen(function* () {
+          const { runSignals } = yield* Effect.promise(() => import("../roles/StreamRoles.ts"))
+          yield* runSignals({
+            group: f.group,
+            intervals,
+            concurrency: Math.max(1, f.concurrency),
+            stop,
+            catalog: profile.catalog
+          }).pipe(Effect.provide(Layer.fresh(predictorLayer)))
+        })
     )
   })
 ).pipe(
