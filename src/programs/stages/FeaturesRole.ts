@@ -7,6 +7,7 @@ import { TOPIC } from "../../domain/Topics.ts"
 import { publishTraced, withConsumerSpan } from "../../layers/TraceHeaders.ts"
 import type { BusError, BusRecord, OutgoingRecord } from "../../services/Bus.ts"
 import { Bus } from "../../services/Bus.ts"
+import { makeOrderedCommits, type OrderedCommits } from "./orderedCommits.ts"
 import { decodeBatch, lastPerPartition, nowMicros, scanTopics, toOutgoing } from "./roleSupport.ts"
 
 /**
@@ -113,7 +114,7 @@ export const makeFeaturesRole = (
       return e.engine
     }
 
-    const onBatch = (batch: ReadonlyArray<BusRecord>) =>
+    const onBatch = (commits: OrderedCommits) => (batch: ReadonlyArray<BusRecord>) =>
       Effect.gen(function* () {
         stats.records += batch.length
         const { events, dead } = decodeBatch(batch)
@@ -134,11 +135,19 @@ export const makeFeaturesRole = (
             stats.vectorsPublished++
           }
         }
-        if (out.length > 0) yield* publishTraced("features.publish", out, bus.publish)
-        yield* consumer.commit(lastPerPartition(batch))
+        const acknowledged = out.length > 0 ? yield* publishTraced("features.publish", out, bus.send) : Effect.void
+        yield* commits.submit(acknowledged, consumer.commit(lastPerPartition(batch)))
       }).pipe(withConsumerSpan("features.batch", batch))
 
     const batches = options.stop === undefined ? consumer.batches : Stream.interruptWhen(consumer.batches, options.stop)
-    const run = batches.pipe(Stream.runForEach(onBatch), Effect.withSpan("FeaturesRole.run"))
+    const run = Effect.gen(function* () {
+      const commits = yield* makeOrderedCommits()
+      // Also when interrupted: what was handed over is committed once acknowledged.
+      yield* batches.pipe(
+        Stream.runForEach(onBatch(commits)),
+        Effect.onInterrupt(() => Effect.ignore(commits.drain))
+      )
+      yield* commits.drain
+    }).pipe(Effect.scoped, Effect.withSpan("FeaturesRole.run"))
     return { run, stats: Effect.sync((): FeaturesRoleStats => ({ ...stats })) }
   })

@@ -11,6 +11,7 @@ import { publishTraced, withConsumerSpan } from "../../layers/TraceHeaders.ts"
 import type { BusError, BusRecord, OutgoingRecord } from "../../services/Bus.ts"
 import { Bus } from "../../services/Bus.ts"
 import { Predictor } from "../../services/Predictor.ts"
+import { makeOrderedCommits, type OrderedCommits } from "./orderedCommits.ts"
 import { deadLetterRecord, decodeBatch, lastPerPartition, nowMicros, recordSource, toOutgoing } from "./roleSupport.ts"
 
 /**
@@ -106,7 +107,7 @@ export const makeSignalsRole = (
         )
       )
 
-    const onBatch = (batch: ReadonlyArray<BusRecord>) =>
+    const onBatch = (commits: OrderedCommits) => (batch: ReadonlyArray<BusRecord>) =>
       Effect.gen(function* () {
         const { events, dead } = decodeBatch(batch)
         stats.undecodable += dead.length
@@ -122,16 +123,24 @@ export const makeSignalsRole = (
           concurrency: options.concurrency ?? 1
         }).pipe(Effect.withSpan("signals.signal", { attributes: { "marketflow.vectors": vectors.length } }))
         const out = [...dead, ...produced.flat()]
-        if (out.length > 0) yield* publishTraced("signals.publish", out, bus.publish)
+        const acknowledged = out.length > 0 ? yield* publishTraced("signals.publish", out, bus.send) : Effect.void
         yield* recordSignals(emitted)
         if (dead.length > 0) yield* recordDeadLetters("signals", "DecodeError", dead.length)
         const predictorLetters = stats.predictorErrors - predictorErrorsBefore
         if (predictorLetters > 0) yield* recordDeadLetters("signals", "PredictorError", predictorLetters)
-        yield* consumer.commit(lastPerPartition(batch))
+        yield* commits.submit(acknowledged, consumer.commit(lastPerPartition(batch)))
       }).pipe(withConsumerSpan("signals.batch", batch))
 
     const batches = options.stop === undefined ? consumer.batches : Stream.interruptWhen(consumer.batches, options.stop)
-    const run = batches.pipe(Stream.runForEach(onBatch), Effect.withSpan("SignalsRole.run"))
+    const run = Effect.gen(function* () {
+      const commits = yield* makeOrderedCommits()
+      // Also when interrupted: what was handed over is committed once acknowledged.
+      yield* batches.pipe(
+        Stream.runForEach(onBatch(commits)),
+        Effect.onInterrupt(() => Effect.ignore(commits.drain))
+      )
+      yield* commits.drain
+    }).pipe(Effect.scoped, Effect.withSpan("SignalsRole.run"))
     return {
       run,
       stats: Effect.sync((): SignalsRoleStats => ({ ...stats, notFinal: { ...notFinal } }))
