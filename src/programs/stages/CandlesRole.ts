@@ -11,6 +11,7 @@ import { recordCandlesClosed, recordDeadLetters } from "../../layers/PipelineMet
 import { MAX_BATCH_LINKS, publishTraced, withConsumerSpan } from "../../layers/TraceHeaders.ts"
 import type { BusError, BusRecord, OutgoingRecord } from "../../services/Bus.ts"
 import { Bus } from "../../services/Bus.ts"
+import { makeOrderedCommits, type OrderedCommits } from "./orderedCommits.ts"
 import { partitionCursor } from "./partitionCursor.ts"
 import { deadLetterRecord, decodeBatch, nowMicros, recordSource, scanTopics, toOutgoing } from "./roleSupport.ts"
 
@@ -139,8 +140,11 @@ export const makeCandlesRole = (
       return aggregator
     }
 
-    const publishAll = (records: ReadonlyArray<OutgoingRecord>) =>
-      records.length === 0 ? Effect.void : Effect.asVoid(publishTraced("candles.publish", records, bus.publish))
+    /** Hands the records over; returns the wait for their acknowledgement. */
+    const sendAll = (
+      records: ReadonlyArray<OutgoingRecord>
+    ): Effect.Effect<Effect.Effect<unknown, BusError>, BusError> =>
+      records.length === 0 ? Effect.succeed(Effect.void) : publishTraced("candles.publish", records, bus.send)
 
     /** Closing candles is a span of its own, in the trace of the trades that closed them. */
     const closeSpan = (candles: number, letters: number) =>
@@ -168,8 +172,11 @@ export const makeCandlesRole = (
         record.key
       )
 
-    /** Commits, per partition, everything below the oldest trade still needed by an open window. */
-    const commitFloors = Effect.suspend(() => {
+    /**
+     * The commit, per partition, of everything below the oldest trade still
+     * needed by an open window; undefined when no floor moved.
+     */
+    const commitFloors = (): Effect.Effect<void, BusError> | undefined => {
       const toCommit: Array<BusRecord> = []
       for (const p of parts.values()) {
         const floor = p.aggregator.oldestOpenSeq() ?? p.nextOffset
@@ -179,8 +186,15 @@ export const makeCandlesRole = (
           p.committed = floor
         }
       }
-      return toCommit.length === 0 ? Effect.void : consumer.commit(toCommit)
-    })
+      return toCommit.length === 0 ? undefined : consumer.commit(toCommit)
+    }
+
+    /** The batch's output acknowledged, then its floors committed, in order with the other batches (orderedCommits.ts). */
+    const settle = (commits: OrderedCommits, acknowledged: Effect.Effect<unknown, BusError> | undefined) => {
+      const commit = commitFloors()
+      if (acknowledged === undefined && commit === undefined) return Effect.void
+      return commits.submit(acknowledged ?? Effect.void, commit ?? Effect.void)
+    }
 
     const windowKey = (c: Candle) => `${c.exchange}\u0000${c.symbol}\u0000${c.interval}\u0000${c.openTime}`
 
@@ -214,7 +228,7 @@ export const makeCandlesRole = (
         for (const [interval, n] of byInterval) yield* recordCandlesClosed(interval, n)
       })
 
-    const onBatch = (batch: ReadonlyArray<BusRecord>) =>
+    const onBatch = (commits: OrderedCommits, batch: ReadonlyArray<BusRecord>) =>
       Effect.gen(function* () {
         const span = Option.getOrUndefined(yield* Effect.option(Effect.currentSpan))
         stats.records += batch.length
@@ -253,52 +267,55 @@ export const makeCandlesRole = (
           }
         }
         const out = outgoing(produced)
-        if (out.length + letters.length > 0) {
-          yield* publishAll([...out, ...letters]).pipe(closeSpan(out.length, letters.length))
-        }
+        const acknowledged =
+          out.length + letters.length > 0
+            ? yield* sendAll([...out, ...letters]).pipe(closeSpan(out.length, letters.length))
+            : undefined
         for (const c of produced) remember(c)
         yield* recordCloses(produced)
         if (dead.length > 0) yield* recordDeadLetters("candles", "DecodeError", dead.length)
         if (letters.length > dead.length) yield* recordDeadLetters("candles", "LateTrade", letters.length - dead.length)
-        yield* commitFloors
+        yield* settle(commits, acknowledged)
       }).pipe(withConsumerSpan("candles.batch", batch))
 
-    const onTick = Effect.gen(function* () {
-      const now = yield* nowMicros
-      if (parts.size === 0) return
-      // only partitions this member has read to their end: a partition with a backlog
-      // still holds trades for the windows the clock would close (after a restart, say)
-      const ends = new Map<string, number>()
-      for (const l of yield* bus.lag(group, [TOPIC.trades])) ends.set(`${l.topic}\u0000${l.partition}`, l.end)
-      const produced: Array<Candle> = []
-      // the batches whose trades these closes complete: the first is the parent, the others links
-      const sources: Array<Tracer.AnySpan> = []
-      for (const [k, p] of parts) {
-        if (p.nextOffset < (ends.get(k) ?? Number.POSITIVE_INFINITY)) {
-          stats.idleSkippedBehind++
-          continue
+    const onTick = (commits: OrderedCommits) =>
+      Effect.gen(function* () {
+        const now = yield* nowMicros
+        if (parts.size === 0) return
+        // only partitions this member has read to their end: a partition with a backlog
+        // still holds trades for the windows the clock would close (after a restart, say)
+        const ends = new Map<string, number>()
+        for (const l of yield* bus.lag(group, [TOPIC.trades])) ends.set(`${l.topic}\u0000${l.partition}`, l.end)
+        const produced: Array<Candle> = []
+        let acknowledged: Effect.Effect<unknown, BusError> | undefined
+        // the batches whose trades these closes complete: the first is the parent, the others links
+        const sources: Array<Tracer.AnySpan> = []
+        for (const [k, p] of parts) {
+          if (p.nextOffset < (ends.get(k) ?? Number.POSITIVE_INFINITY)) {
+            stats.idleSkippedBehind++
+            continue
+          }
+          const before = produced.length
+          for (const c of p.aggregator.onWatermark(micros(now))) produced.push(c)
+          if (produced.length > before && p.span !== undefined && !sources.includes(p.span)) sources.push(p.span)
         }
-        const before = produced.length
-        for (const c of p.aggregator.onWatermark(micros(now))) produced.push(c)
-        if (produced.length > before && p.span !== undefined && !sources.includes(p.span)) sources.push(p.span)
-      }
-      if (produced.length > 0) {
-        const [parent, ...others] = sources
-        const out = outgoing(produced)
-        yield* publishAll(out).pipe(
-          Effect.withSpan("candles.close", {
-            attributes: { "marketflow.candles": out.length, "marketflow.trigger": "idle" },
-            links: others
-              .slice(0, MAX_BATCH_LINKS)
-              .map((s) => ({ span: s, attributes: { "messaging.link": "batch" } })),
-            ...(parent === undefined ? { root: true } : { parent })
-          })
-        )
-      }
-      for (const c of produced) remember(c)
-      yield* recordCloses(produced)
-      yield* commitFloors
-    })
+        if (produced.length > 0) {
+          const [parent, ...others] = sources
+          const out = outgoing(produced)
+          acknowledged = yield* sendAll(out).pipe(
+            Effect.withSpan("candles.close", {
+              attributes: { "marketflow.candles": out.length, "marketflow.trigger": "idle" },
+              links: others
+                .slice(0, MAX_BATCH_LINKS)
+                .map((s) => ({ span: s, attributes: { "messaging.link": "batch" } })),
+              ...(parent === undefined ? { root: true } : { parent })
+            })
+          )
+        }
+        for (const c of produced) remember(c)
+        yield* recordCloses(produced)
+        yield* settle(commits, acknowledged)
+      })
 
     type Step = { readonly _tag: "Batch"; readonly batch: ReadonlyArray<BusRecord> } | { readonly _tag: "Tick" }
     const steps: Stream.Stream<Step, BusError> = Stream.merge(
@@ -306,9 +323,14 @@ export const makeCandlesRole = (
       Stream.tick(options.idleCheck ?? "1 second").pipe(Stream.map((): Step => ({ _tag: "Tick" })))
     )
     const stoppable = options.stop === undefined ? steps : Stream.interruptWhen(steps, options.stop)
-    const run = stoppable.pipe(
-      Stream.runForEach((step) => (step._tag === "Batch" ? onBatch(step.batch) : onTick)),
-      Effect.withSpan("CandlesRole.run")
-    )
+    const run = Effect.gen(function* () {
+      const commits = yield* makeOrderedCommits()
+      yield* stoppable.pipe(
+        Stream.runForEach((step) => (step._tag === "Batch" ? onBatch(commits, step.batch) : onTick(commits))),
+        // Also when interrupted: what was handed over is committed once acknowledged.
+        Effect.onInterrupt(() => Effect.ignore(commits.drain))
+      )
+      yield* commits.drain
+    }).pipe(Effect.scoped, Effect.withSpan("CandlesRole.run"))
     return { run, stats: Effect.sync((): CandlesRoleStats => ({ ...stats })) }
   })
