@@ -11,7 +11,7 @@ import { recordCandlesClosed, recordDeadLetters } from "../../layers/PipelineMet
 import { MAX_BATCH_LINKS, publishTraced, withConsumerSpan } from "../../layers/TraceHeaders.ts"
 import type { BusError, BusRecord, OutgoingRecord } from "../../services/Bus.ts"
 import { Bus } from "../../services/Bus.ts"
-import { makeOrderedCommits, type OrderedCommits } from "./orderedCommits.ts"
+import { type OrderedCommits, runWithOrderedCommits } from "./orderedCommits.ts"
 import { partitionCursor } from "./partitionCursor.ts"
 import { deadLetterRecord, decodeBatch, nowMicros, recordSource, scanTopics, toOutgoing } from "./roleSupport.ts"
 
@@ -323,14 +323,8 @@ export const makeCandlesRole = (
       Stream.tick(options.idleCheck ?? "1 second").pipe(Stream.map((): Step => ({ _tag: "Tick" })))
     )
     const stoppable = options.stop === undefined ? steps : Stream.interruptWhen(steps, options.stop)
-    const run = Effect.gen(function* () {
-      const commits = yield* makeOrderedCommits()
-      yield* stoppable.pipe(
-        Stream.runForEach((step) => (step._tag === "Batch" ? onBatch(commits, step.batch) : onTick(commits))),
-        // Also when interrupted: what was handed over is committed once acknowledged.
-        Effect.onInterrupt(() => Effect.ignore(commits.drain))
-      )
-      yield* commits.drain
-    }).pipe(Effect.scoped, Effect.withSpan("CandlesRole.run"))
+    const run = runWithOrderedCommits(stoppable, (commits, step) =>
+      step._tag === "Batch" ? onBatch(commits, step.batch) : onTick(commits)
+    ).pipe(Effect.withSpan("CandlesRole.run"))
     return { run, stats: Effect.sync((): CandlesRoleStats => ({ ...stats })) }
   })

@@ -7,7 +7,7 @@ import { TOPIC } from "../../domain/Topics.ts"
 import { publishTraced, withConsumerSpan } from "../../layers/TraceHeaders.ts"
 import type { BusError, BusRecord, OutgoingRecord } from "../../services/Bus.ts"
 import { Bus } from "../../services/Bus.ts"
-import { makeOrderedCommits, type OrderedCommits } from "./orderedCommits.ts"
+import { type OrderedCommits, runWithOrderedCommits } from "./orderedCommits.ts"
 import { decodeBatch, lastPerPartition, nowMicros, scanTopics, toOutgoing } from "./roleSupport.ts"
 
 /**
@@ -140,14 +140,8 @@ export const makeFeaturesRole = (
       }).pipe(withConsumerSpan("features.batch", batch))
 
     const batches = options.stop === undefined ? consumer.batches : Stream.interruptWhen(consumer.batches, options.stop)
-    const run = Effect.gen(function* () {
-      const commits = yield* makeOrderedCommits()
-      // Also when interrupted: what was handed over is committed once acknowledged.
-      yield* batches.pipe(
-        Stream.runForEach(onBatch(commits)),
-        Effect.onInterrupt(() => Effect.ignore(commits.drain))
-      )
-      yield* commits.drain
-    }).pipe(Effect.scoped, Effect.withSpan("FeaturesRole.run"))
+    const run = runWithOrderedCommits(batches, (commits, batch) => onBatch(commits)(batch)).pipe(
+      Effect.withSpan("FeaturesRole.run")
+    )
     return { run, stats: Effect.sync((): FeaturesRoleStats => ({ ...stats })) }
   })

@@ -11,7 +11,7 @@ import { publishTraced, withConsumerSpan } from "../../layers/TraceHeaders.ts"
 import type { BusError, BusRecord, OutgoingRecord } from "../../services/Bus.ts"
 import { Bus } from "../../services/Bus.ts"
 import { Predictor } from "../../services/Predictor.ts"
-import { makeOrderedCommits, type OrderedCommits } from "./orderedCommits.ts"
+import { type OrderedCommits, runWithOrderedCommits } from "./orderedCommits.ts"
 import { deadLetterRecord, decodeBatch, lastPerPartition, nowMicros, recordSource, toOutgoing } from "./roleSupport.ts"
 
 /**
@@ -132,15 +132,9 @@ export const makeSignalsRole = (
       }).pipe(withConsumerSpan("signals.batch", batch))
 
     const batches = options.stop === undefined ? consumer.batches : Stream.interruptWhen(consumer.batches, options.stop)
-    const run = Effect.gen(function* () {
-      const commits = yield* makeOrderedCommits()
-      // Also when interrupted: what was handed over is committed once acknowledged.
-      yield* batches.pipe(
-        Stream.runForEach(onBatch(commits)),
-        Effect.onInterrupt(() => Effect.ignore(commits.drain))
-      )
-      yield* commits.drain
-    }).pipe(Effect.scoped, Effect.withSpan("SignalsRole.run"))
+    const run = runWithOrderedCommits(batches, (commits, batch) => onBatch(commits)(batch)).pipe(
+      Effect.withSpan("SignalsRole.run")
+    )
     return {
       run,
       stats: Effect.sync((): SignalsRoleStats => ({ ...stats, notFinal: { ...notFinal } }))

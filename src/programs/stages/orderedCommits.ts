@@ -1,5 +1,5 @@
 import type { Scope } from "effect"
-import { Effect, Fiber } from "effect"
+import { Effect, Fiber, Stream } from "effect"
 import type { BusError } from "../../services/Bus.ts"
 
 /**
@@ -53,3 +53,23 @@ export const makeOrderedCommits = (
     })
     return { submit, drain }
   })
+
+/**
+ * Runs a role's stream through `handle` with ordered commits: drained when the
+ * stream ends, and also when the run is interrupted, so what was handed over is
+ * committed once acknowledged.
+ */
+export const runWithOrderedCommits = <A, E, R>(
+  items: Stream.Stream<A, E, R>,
+  handle: (commits: OrderedCommits, item: A) => Effect.Effect<void, E | BusError, R>
+): Effect.Effect<void, E | BusError, R> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const commits = yield* makeOrderedCommits()
+      yield* items.pipe(
+        Stream.runForEach((item) => handle(commits, item)),
+        Effect.onInterrupt(() => Effect.ignore(commits.drain))
+      )
+      yield* commits.drain
+    })
+  )
