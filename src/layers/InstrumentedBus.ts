@@ -25,7 +25,7 @@ export const instrumentBus = (bus: Bus["Service"], stage: string, health: Health
     )
   return {
     ...bus,
-    publish: (records) => publishVia(send)(records),
+    publish: publishVia(send),
     send,
     consumer: (options) =>
       Effect.gen(function* () {

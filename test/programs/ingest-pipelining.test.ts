@@ -1,14 +1,13 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber, Stream } from "effect"
 import { decodeEvent } from "../../src/domain/Envelope.ts"
-import type { RawFrame } from "../../src/domain/Recording.ts"
-import { micros } from "../../src/domain/Time.ts"
 import { TOPIC, topicCatalog } from "../../src/domain/Topics.ts"
 import * as MemoryBus from "../../src/layers/MemoryBus.ts"
 import { ingestToBus } from "../../src/programs/stages/IngestStage.ts"
 import type { Delivery, OutgoingRecord } from "../../src/services/Bus.ts"
 import { Bus, BusError, publishVia } from "../../src/services/Bus.ts"
 import { MarketFeed } from "../../src/services/MarketFeed.ts"
+import { binanceTrade as trade } from "./tradeFrames.ts"
 
 /**
  * Ingest hands a chunk to the bus and reads the next one while earlier chunks
@@ -16,13 +15,6 @@ import { MarketFeed } from "../../src/services/MarketFeed.ts"
  * Here every acknowledgement is held by the test, so what ingest may do while
  * they are outstanding is observable exactly.
  */
-const T0 = 1_700_000_000_000
-const trade = (id: number): RawFrame => ({
-  exchange: "binance",
-  receivedTs: micros((T0 + id) * 1000 + 500),
-  kind: "ws",
-  text: `{"stream":"btcusdt@trade","data":{"e":"trade","E":${T0 + id},"s":"BTCUSDT","t":${id},"p":"42000.${id}0000000","q":"0.01000000","T":${T0 + id},"m":false,"M":true}}`
-})
 
 /** A memory bus whose sends are appended at once and acknowledged when the test says so. */
 const heldBus = Effect.gen(function* () {

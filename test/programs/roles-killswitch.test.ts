@@ -15,6 +15,7 @@ import type { OutgoingRecord } from "../../src/services/Bus.ts"
 import { Bus, BusError, publishVia } from "../../src/services/Bus.ts"
 import type { FeedItem } from "../../src/services/MarketFeed.ts"
 import { MarketFeed } from "../../src/services/MarketFeed.ts"
+import { T0, binanceTrade as trade } from "./tradeFrames.ts"
 
 /**
  * The kill switch over the in-memory bus, in one process: an ingest role fed
@@ -22,13 +23,6 @@ import { MarketFeed } from "../../src/services/MarketFeed.ts"
  * them, and what reaches the bus observed as it is published. The switch must
  * take effect within a second (bounded live wait; nothing sleeps).
  */
-const T0 = 1_700_000_000_000
-const trade = (id: number): RawFrame => ({
-  exchange: "binance",
-  receivedTs: micros((T0 + id) * 1000 + 500),
-  kind: "ws",
-  text: `{"stream":"btcusdt@trade","data":{"e":"trade","E":${T0 + id},"s":"BTCUSDT","t":${id},"p":"42000.${id}0000000","q":"0.01000000","T":${T0 + id},"m":false,"M":true}}`
-})
 const note = (reason: string): RawFrame => ({
   exchange: "binance",
   receivedTs: micros(T0 * 1000 + 900_000),

@@ -1,4 +1,4 @@
-import { Effect, Fiber, Stream } from "effect"
+import { Effect, Stream } from "effect"
 import { type DeadLetter, encodeDeadLetter, fromDecodeError } from "../../domain/DeadLetter.ts"
 import { encodeEventText } from "../../domain/Envelope.ts"
 import type { MarketEvent } from "../../domain/Events.ts"
@@ -14,8 +14,9 @@ import {
   type TimedEvent
 } from "../../layers/PipelineMetrics.ts"
 import { currentTraceparent } from "../../layers/TraceHeaders.ts"
-import { Bus, type BusError, type Delivery, type OutgoingRecord } from "../../services/Bus.ts"
+import { Bus, type OutgoingRecord } from "../../services/Bus.ts"
 import { type FeedItem, isFeedError, MarketFeed } from "../../services/MarketFeed.ts"
+import { makeOrderedCommits, type OrderedCommits } from "./orderedCommits.ts"
 import { packedValues } from "./packedValues.ts"
 
 /**
@@ -225,20 +226,15 @@ export const ingestToBus = Effect.fn("IngestStage.run")(function* (options: Inge
   // wait at once; beyond that the oldest is awaited first, and librdkafka's
   // bounded queue holds a send back before that. A failed acknowledgement
   // fails the ingest when it is awaited: at the latest maxUnacknowledged chunks
-  // later, or when the feed ends.
+  // later, or when the feed ends. Ingest commits nothing, so the shared
+  // mechanism (orderedCommits.ts) runs with an empty commit.
   const maxUnacknowledged = Math.max(0, options.maxUnacknowledged ?? DEFAULT_MAX_UNACKNOWLEDGED)
-  const unacknowledged: Array<Fiber.Fiber<ReadonlyArray<Delivery>, BusError>> = []
-  const awaitOldest = Effect.suspend(() => {
-    const oldest = unacknowledged.shift()
-    return oldest === undefined ? Effect.void : Effect.asVoid(Fiber.join(oldest))
-  })
-  const settled = (f: Fiber.Fiber<unknown, unknown>): boolean => f.pollUnsafe() !== undefined
 
   // The per-chunk spans are opened data-first with captureStackTrace: false: the
   // pipeable form captures a call-site stack (an Error) per span whatever the
   // options say, a measurable share of ingest's time on small chunks.
-  yield* feed.frames.pipe(
-    Stream.runForEachArray((chunk) =>
+  const run = (acknowledgements: OrderedCommits) =>
+    Stream.runForEachArray(feed.frames, (chunk) =>
       Effect.withSpan(
         Effect.gen(function* () {
           // With the counts of what is already published (the hook may wait for consumers to reach them).
@@ -249,15 +245,8 @@ export const ingestToBus = Effect.fn("IngestStage.run")(function* (options: Inge
             { attributes: { "marketflow.frames": chunk.length }, captureStackTrace: false }
           )
           if (events.length + letters.length > 0) {
-            const acknowledged = yield* send(events, letters)
-            unacknowledged.push(yield* Effect.forkScoped(acknowledged))
+            yield* acknowledgements.submit(yield* send(events, letters), Effect.void)
           }
-          // Settled ones are collected as they come, so a failure surfaces early.
-          while (
-            unacknowledged.length > maxUnacknowledged ||
-            (unacknowledged[0] !== undefined && settled(unacknowledged[0]))
-          )
-            yield* awaitOldest
           yield* recordChunk(framesBy, events, letters)
           const onDeadLetter = options.onDeadLetter
           if (onDeadLetter !== undefined && letters.length > 0) {
@@ -273,13 +262,13 @@ export const ingestToBus = Effect.fn("IngestStage.run")(function* (options: Inge
         "ingest.batch",
         { root: true, attributes: { "marketflow.frames": chunk.length }, captureStackTrace: false }
       )
-    ),
-    Effect.andThen(
-      Effect.gen(function* () {
-        while (unacknowledged.length > 0) yield* awaitOldest
-      })
-    ),
-    Effect.scoped
+    )
+  yield* Effect.scoped(
+    Effect.gen(function* () {
+      const acknowledgements = yield* makeOrderedCommits(maxUnacknowledged)
+      yield* run(acknowledgements)
+      yield* acknowledgements.drain
+    })
   )
   return { ...stats } as IngestStats
 })

@@ -10,7 +10,8 @@ import type { BusError } from "../../services/Bus.ts"
  * committed, so a commit never covers input whose output is not durable (a
  * crash re-processes it instead: at least once, as before).
  *
- * At most `depth` batches wait; the next submit then waits for the oldest. A
+ * Ingest uses the same bound with nothing to commit (its sends' acknowledgements
+ * only). At most `depth` batches wait; the next submit then waits for the oldest. A
  * failed acknowledgement or commit fails the submit that meets it (at the latest
  * `depth` batches later) or `drain`, and no later batch is committed.
  */
