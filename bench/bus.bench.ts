@@ -8,7 +8,7 @@
  * the bus's two routing headers (mf-type, mf-v), go through:
  *   produce  - the bus (publish() calls of MF_BENCH_CHUNK records, up to
  *              MF_BENCH_IN_FLIGHT in flight; resolves on every delivery report),
- *              through its native batch producer (native/batch-producer) and
+ *              through its native batch producer (native/kafka-batch) and
  *              again through the binding's per-record produce() (batchProducer: false),
  *            - the raw binding the bus is built on (@confluentinc/kafka-javascript
  *              Producer.produce per record + delivery reports, no Effect), and
@@ -22,8 +22,10 @@
  *              ends on flush(), so no offsets per record), and without the headers
  *              too;
  *   consume  - the bus (fresh group from the start until N records; once reading
- *              only, once committing every batch), the raw binding's consume(1000)
- *              loop, and `kcat -C -e`, all over the bus's topic.
+ *              only, once committing every batch) through its native batch
+ *              consumer (native/kafka-batch), the bus again reading through the
+ *              binding's consumer (batchConsumer: false), the raw binding's
+ *              consume(1000) loop, and `kcat -C -e`, all over the bus's topic.
  * Reported: wall-clock msgs/s (kcat's includes its process start and connect,
  * the bus's and the binding's start once connected) and CPU time
  * per message (whole process, all threads: getrusage for node, bash `times` for
@@ -230,6 +232,7 @@ interface RoundResult {
   readonly kcatProduce: Measure
   readonly busConsume: Measure
   readonly busConsumeCommit: Measure
+  readonly busConsumeBinding: Measure
   readonly rawConsume: Measure
   readonly kcatConsume: Measure
 }
@@ -268,10 +271,10 @@ const round = (r: number): Effect.Effect<RoundResult, unknown, Bus> =>
     const rawBare = yield* rawProduce(topic("raw-bare"), { reports: "failures", headers: false })
     const kcatProduce = kcatEarly ?? (yield* kcatRun)
 
-    const consume = (group: string, commit: boolean) =>
+    const consumeWith = (via: Bus["Service"], group: string, commit: boolean) =>
       Effect.scoped(
         Effect.gen(function* () {
-          const consumer = yield* bus.consumer({ group, topics: [topic("bus")], maxBatch: 1_000 })
+          const consumer = yield* via.consumer({ group, topics: [topic("bus")], maxBatch: 1_000 })
           let n = 0
           yield* consumer.batches.pipe(
             Stream.mapEffect((batch) => {
@@ -283,8 +286,15 @@ const round = (r: number): Effect.Effect<RoundResult, unknown, Bus> =>
           )
         })
       )
+    const consume = (group: string, commit: boolean) => consumeWith(bus, group, commit)
     const busConsume = yield* measured(consume(`${topic("read")}`, false))
     const busConsumeCommit = yield* measured(consume(`${topic("commit")}`, true))
+    const busConsumeBinding = yield* Effect.scoped(
+      Effect.gen(function* () {
+        const viaBinding = yield* KafkaBus.make({ ...options, batchConsumer: false })
+        return yield* measured(consumeWith(viaBinding.bus, `${topic("read-binding")}`, false))
+      })
+    )
     const rawC = yield* measured(rawConsume(topic("bus")))
     const kcatConsume = yield* kcat(["-C", "-t", topic("bus"), "-o", "beginning", "-e", "-q", "-f", "%k %s\n"])
     return {
@@ -296,6 +306,7 @@ const round = (r: number): Effect.Effect<RoundResult, unknown, Bus> =>
       kcatProduce,
       busConsume,
       busConsumeCommit,
+      busConsumeBinding,
       rawConsume: rawC,
       kcatConsume
     }
@@ -315,7 +326,7 @@ const program = Effect.gen(function* () {
       `round ${r + 1}: produce bus ${rate(x.busPublish.ms)}/s (binding path ${rate(x.busPublishBinding.ms)}/s) raw ${rate(x.rawProduce.ms)}/s ` +
         `(failures-only ${rate(x.rawFailuresOnly.ms)}/s, bare ${rate(x.rawBare.ms)}/s) kcat ${rate(x.kcatProduce.ms)}/s ` +
         `(${r % 2 === 1 ? "kcat" : "bus"} first, bus/kcat ${(x.kcatProduce.ms / x.busPublish.ms).toFixed(2)}); ` +
-        `consume bus ${rate(x.busConsume.ms)}/s (+commit ${rate(x.busConsumeCommit.ms)}/s) raw ${rate(x.rawConsume.ms)}/s kcat ${rate(x.kcatConsume.ms)}/s`
+        `consume bus ${rate(x.busConsume.ms)}/s (+commit ${rate(x.busConsumeCommit.ms)}/s, binding's consumer ${rate(x.busConsumeBinding.ms)}/s) raw ${rate(x.rawConsume.ms)}/s kcat ${rate(x.kcatConsume.ms)}/s`
     )
   }
   const wall = (f: (x: RoundResult) => Measure) => rate(median(rounds.map((x) => f(x).ms)))
@@ -378,6 +389,17 @@ const program = Effect.gen(function* () {
   console.log(ceiling("binding, delivery report per record (the bus's floor)", (x) => x.rawProduce))
   console.log(ceiling("binding, failures-only reports + flush (no offsets)", (x) => x.rawFailuresOnly))
   console.log(ceiling("binding, failures-only, no headers", (x) => x.rawBare))
+  const vsKcatConsume = (f: (x: RoundResult) => Measure) =>
+    median(rounds.map((x) => x.kcatConsume.ms / f(x).ms)).toFixed(2)
+  const consumeRow = (label: string, f: (x: RoundResult) => Measure) =>
+    `| ${label} | ${wall(f)} | ${vsKcatConsume(f)} | ${cpu(f)} |`
+  console.log("")
+  console.log("| consume, same topic | msgs/s | / kcat (same round) | CPU µs/msg |")
+  console.log("| --- | ---: | ---: | ---: |")
+  console.log(consumeRow("kcat -C -e", (x) => x.kcatConsume))
+  console.log(consumeRow("bus, native batch consumer", (x) => x.busConsume))
+  console.log(consumeRow("bus, binding's consumer", (x) => x.busConsumeBinding))
+  console.log(consumeRow("binding's consume(1000) alone, no Effect", (x) => x.rawConsume))
 })
 
 Effect.runPromise(program.pipe(Effect.provide(KafkaBus.layer(options)))).then(

@@ -29,13 +29,13 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
-# Our native batch producer (native/batch-producer) links against the librdkafka
-# the Kafka client just built, so it is rebuilt whenever that library or its
-# own sources are newer than the addon. A failed build stops the install: the
-# bus would otherwise fall back to the binding's slower per-record path.
-addon="native/batch-producer/build/Release/batch_producer.node"
+# Our native batch produce/consume addon (native/kafka-batch) links against the
+# librdkafka the Kafka client just built, so it is rebuilt whenever that library
+# or its own sources are newer than the addon. A failed build stops the install:
+# the bus would otherwise fall back to the binding's slower per-record paths.
+addon="native/kafka-batch/build/Release/kafka_batch.node"
 rdkafka="node_modules/@confluentinc/kafka-javascript/build/deps/librdkafka.so.1"
-if [ ! -f "$addon" ] || [ "$rdkafka" -nt "$addon" ] || [ -n "$(find native/batch-producer/src native/batch-producer/binding.gyp -newer "$addon" 2>/dev/null)" ]; then
+if [ ! -f "$addon" ] || [ "$rdkafka" -nt "$addon" ] || [ -n "$(find native/kafka-batch/src native/kafka-batch/binding.gyp -newer "$addon" 2>/dev/null)" ]; then
   gyp=""
   for c in "$(dirname "$(command -v npm)")/../lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js" \
     "$MF_NODE_PREFIX/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js" \
@@ -43,6 +43,6 @@ if [ ! -f "$addon" ] || [ "$rdkafka" -nt "$addon" ] || [ -n "$(find native/batch
     if [ -f "$c" ]; then gyp="$c"; break; fi
   done
   if [ -z "$gyp" ]; then echo "marketflow: node-gyp not found (it ships with npm)" >&2; exit 1; fi
-  echo "marketflow: building native/batch-producer" >&2
-  (cd native/batch-producer && node "$gyp" rebuild --loglevel=error >&2)
+  echo "marketflow: building native/kafka-batch" >&2
+  (cd native/kafka-batch && node "$gyp" rebuild --loglevel=error >&2)
 fi

@@ -23,3 +23,16 @@ busContract(
     testTimeoutMs: 600_000
   }
 )
+
+// The binding's consumer, the fallback when our batch consumer is not built,
+// keeps passing the same suite (fewer property runs: it is the reference path).
+busContract(
+  "kafka, binding consumer",
+  KafkaBus.layer({ brokers, clientId: "mf-contract-binding", batchConsumer: false }),
+  {
+    propertyRuns: Number(process.env.MF_CONTRACT_RUNS ?? 4),
+    shrink: false,
+    waitTimeout: "30 seconds",
+    testTimeoutMs: 600_000
+  }
+)

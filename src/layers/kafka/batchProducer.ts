@@ -1,10 +1,11 @@
 import { createRequire } from "node:module"
 import { fileURLToPath } from "node:url"
 import type { OutgoingRecord } from "../../services/Bus.ts"
+import type { ConsumerAddon } from "./batchConsumer.ts"
 
 /**
- * Our own native batch-produce addon (native/batch-producer, built by
- * scripts/install.sh against the librdkafka the Kafka client ships): a whole
+ * Our own native batch addon (native/kafka-batch, built by scripts/install.sh
+ * against the librdkafka the Kafka client ships). Producing: a whole
  * publish crosses into native code once and its delivery results come back in
  * one call as typed arrays, instead of the binding's produce() call, header
  * conversion and delivery-report object per record (BENCHMARKS.md, Bus).
@@ -43,10 +44,12 @@ export interface BatchAddon {
   readonly errorString: (code: number) => string
   /** Flush (bounded), fail what is left, destroy; `done` gets the flush's error code. Once per producer. */
   readonly close: (producer: BatchProducerHandle, timeoutMs: number, done: (flushErr: number) => void) => void
+  /** The batch consumer (batchConsumer.ts). */
+  readonly consumer: ConsumerAddon
 }
 
 export const ADDON_PATH = fileURLToPath(
-  new URL("../../../native/batch-producer/build/Release/batch_producer.node", import.meta.url)
+  new URL("../../../native/kafka-batch/build/Release/kafka_batch.node", import.meta.url)
 )
 
 /** The addon, or why it could not be loaded (not built: run scripts/install.sh). */

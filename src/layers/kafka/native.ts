@@ -40,7 +40,7 @@ export interface NativeLog {
 
 /** What connectClient needs of a producer or consumer. */
 export interface Connectable {
-  connect(options: Kafka.MetadataOptions, cb: (err: Kafka.LibrdKafkaError, data: Kafka.Metadata) => unknown): unknown
+  connect(options: { readonly timeout?: number }, cb: (err: unknown) => unknown): unknown
   disconnect(cb?: (err: unknown) => unknown): unknown
   on(event: "event.log", listener: (log: NativeLog) => void): unknown
   removeListener(event: "event.log", listener: (log: NativeLog) => void): unknown

@@ -8,8 +8,8 @@
   },
   "targets": [
     {
-      "target_name": "batch_producer",
-      "sources": ["src/batch_producer.c"],
+      "target_name": "kafka_batch",
+      "sources": ["src/module.c", "src/common.c", "src/producer.c", "src/consumer.c"],
       "include_dirs": ["<(rdkafka_root)/deps/librdkafka/src"],
       "defines": ["NAPI_VERSION=8"],
       "cflags": ["-std=c11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-ignored-qualifiers"],

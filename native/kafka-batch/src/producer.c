@@ -14,15 +14,13 @@
  * The JS thread builds the typed arrays and calls the batch's callback once.
  */
 #define _GNU_SOURCE
-#include <node_api.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "rdkafka.h"
+#include "common.h"
 
 typedef struct Producer {
   rd_kafka_t* rk;
@@ -78,67 +76,6 @@ typedef struct Batch {
 #define LAYOUT 4
 
 static char EMPTY[1];
-
-/* ---------- helpers ---------- */
-
-#define NAPI_OK(env, call)                                   \
-  do {                                                       \
-    if ((call) != napi_ok) {                                 \
-      throw_last(env, #call);                                \
-      return NULL;                                           \
-    }                                                        \
-  } while (0)
-
-static void throw_last(napi_env env, const char* what) {
-  const napi_extended_error_info* info = NULL;
-  napi_get_last_error_info(env, &info);
-  bool pending = false;
-  napi_is_exception_pending(env, &pending);
-  if (pending) return;
-  char msg[256];
-  snprintf(msg, sizeof msg, "batch-producer: %s failed: %s", what,
-           info != NULL && info->error_message != NULL ? info->error_message : "unknown");
-  napi_throw_error(env, NULL, msg);
-}
-
-/* Throws an Error carrying librdkafka's code, like the binding's errors (errors.ts reads `code`). */
-static void throw_kafka(napi_env env, int code, const char* message) {
-  napi_value msg, err, code_value;
-  napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg);
-  napi_create_error(env, NULL, msg, &err);
-  napi_create_int32(env, code, &code_value);
-  napi_set_named_property(env, err, "code", code_value);
-  napi_throw(env, err);
-}
-
-static char* string_of(napi_env env, napi_value v) {
-  napi_value s;
-  size_t len = 0;
-  if (napi_coerce_to_string(env, v, &s) != napi_ok) return NULL;
-  if (napi_get_value_string_utf8(env, s, NULL, 0, &len) != napi_ok) return NULL;
-  char* out = malloc(len + 1);
-  if (out == NULL) return NULL;
-  napi_get_value_string_utf8(env, s, out, len + 1, &len);
-  return out;
-}
-
-static int buffer_of(napi_env env, napi_value v, const uint8_t** data, size_t* len) {
-  void* d = NULL;
-  if (napi_get_buffer_info(env, v, &d, len) != napi_ok) return 0;
-  *data = d;
-  return 1;
-}
-
-static int int32s_of(napi_env env, napi_value v, const int32_t** data, size_t* len) {
-  napi_typedarray_type type;
-  void* d = NULL;
-  napi_value ab;
-  size_t offset;
-  if (napi_get_typedarray_info(env, v, &type, len, &d, &ab, &offset) != napi_ok) return 0;
-  if (type != napi_int32_array) return 0;
-  *data = d;
-  return 1;
-}
 
 /* ---------- poll thread and librdkafka callbacks ---------- */
 
@@ -233,7 +170,7 @@ static void call_js(napi_env env, napi_value unused, void* context, void* data) 
   free_batch(env, b);
   if (--p->outstanding == 0 && !p->closed) napi_unref_threadsafe_function(env, p->tsfn);
   if (!ok) {
-    napi_throw_error(env, NULL, "batch-producer: could not build delivery results");
+    napi_throw_error(env, NULL, "kafka-batch: could not build delivery results");
   } else {
     napi_value result;
     napi_call_function(env, undefined, cb, 3, args, &result);
@@ -257,7 +194,7 @@ static void tsfn_finalize(napi_env env, void* data, void* hint) {
 static Producer* producer_of(napi_env env, napi_value v) {
   void* p = NULL;
   if (napi_get_value_external(env, v, &p) != napi_ok || p == NULL) {
-    napi_throw_type_error(env, NULL, "batch-producer: not a producer handle");
+    napi_throw_type_error(env, NULL, "kafka-batch: not a producer handle");
     return NULL;
   }
   return p;
@@ -266,37 +203,18 @@ static Producer* producer_of(napi_env env, napi_value v) {
 /* create(config: Record<string, string>) -> handle */
 static napi_value create(napi_env env, napi_callback_info info) {
   size_t argc = 1;
-  napi_value argv[1], names;
+  napi_value argv[1];
   NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   char errstr[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  uint32_t count = 0;
-  if (argc < 1 || napi_get_property_names(env, argv[0], &names) != napi_ok ||
-      napi_get_array_length(env, names, &count) != napi_ok) {
+  if (argc < 1 || !conf_from_object(env, argv[0], conf, "create")) {
     rd_kafka_conf_destroy(conf);
-    napi_throw_type_error(env, NULL, "batch-producer: create(config) needs an object");
     return NULL;
-  }
-  for (uint32_t i = 0; i < count; i++) {
-    napi_value name, value;
-    napi_get_element(env, names, i, &name);
-    napi_get_property(env, argv[0], name, &value);
-    char* k = string_of(env, name);
-    char* v = string_of(env, value);
-    rd_kafka_conf_res_t res = k != NULL && v != NULL ? rd_kafka_conf_set(conf, k, v, errstr, sizeof errstr)
-                                                     : RD_KAFKA_CONF_INVALID;
-    free(k);
-    free(v);
-    if (res != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      throw_kafka(env, RD_KAFKA_RESP_ERR__INVALID_ARG, errstr);
-      return NULL;
-    }
   }
   Producer* p = calloc(1, sizeof *p);
   if (p == NULL) {
     rd_kafka_conf_destroy(conf);
-    napi_throw_error(env, NULL, "batch-producer: out of memory");
+    napi_throw_error(env, NULL, "kafka-batch: out of memory");
     return NULL;
   }
   rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
@@ -324,7 +242,7 @@ static napi_value create(napi_env env, napi_callback_info info) {
   if (pthread_create(&p->poller, NULL, poll_loop, p) != 0) {
     rd_kafka_destroy(p->rk);
     napi_release_threadsafe_function(p->tsfn, napi_tsfn_abort);
-    napi_throw_error(env, NULL, "batch-producer: could not start the poll thread");
+    napi_throw_error(env, NULL, "kafka-batch: could not start the poll thread");
     return NULL;
   }
   p->poller_running = 1;
@@ -345,7 +263,7 @@ static napi_value batch(napi_env env, napi_callback_info info) {
   napi_value argv[10];
   NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 10) {
-    napi_throw_type_error(env, NULL, "batch-producer: batch() takes 10 arguments");
+    napi_throw_type_error(env, NULL, "kafka-batch: batch() takes 10 arguments");
     return NULL;
   }
   Producer* p = producer_of(env, argv[0]);
@@ -364,7 +282,7 @@ static napi_value batch(napi_env env, napi_callback_info info) {
       !buffer_of(env, argv[7], &values, &values_len) || !int32s_of(env, argv[8], &layout, &layout_len) ||
       napi_get_array_length(env, argv[1], &ntopics) != napi_ok || layout_len == 0 || layout_len % LAYOUT != 0 ||
       npair_ends % 2 != 0) {
-    napi_throw_type_error(env, NULL, "batch-producer: batch() argument of the wrong type");
+    napi_throw_type_error(env, NULL, "kafka-batch: batch() argument of the wrong type");
     return NULL;
   }
   uint32_t n = (uint32_t)(layout_len / LAYOUT);
@@ -374,7 +292,7 @@ static napi_value batch(napi_env env, napi_callback_info info) {
     const int32_t* r = layout + (size_t)i * LAYOUT;
     if (r[0] < 0 || (uint32_t)r[0] >= ntopics || r[1] < -1 || (r[1] >= 0 && (size_t)r[1] >= nkeys) ||
         r[2] < prev_pairs || (size_t)r[2] > nrecord_pairs || r[3] < prev_end || (size_t)r[3] > values_len) {
-      napi_throw_range_error(env, NULL, "batch-producer: record layout out of range");
+      napi_throw_range_error(env, NULL, "kafka-batch: record layout out of range");
       return NULL;
     }
     prev_end = r[3];
@@ -382,19 +300,19 @@ static napi_value batch(napi_env env, napi_callback_info info) {
   }
   for (size_t k = 0; k < nrecord_pairs; k++) {
     if (record_pairs[k] < 0 || (size_t)record_pairs[k] * 2 >= npair_ends) {
-      napi_throw_range_error(env, NULL, "batch-producer: header pair index out of range");
+      napi_throw_range_error(env, NULL, "kafka-batch: header pair index out of range");
       return NULL;
     }
   }
   for (size_t e = 0; e < npair_ends; e++) {
     if (pair_ends[e] < (e == 0 ? 0 : pair_ends[e - 1]) || (size_t)pair_ends[e] > header_bytes_len) {
-      napi_throw_range_error(env, NULL, "batch-producer: header pair ends out of range");
+      napi_throw_range_error(env, NULL, "kafka-batch: header pair ends out of range");
       return NULL;
     }
   }
   for (size_t k = 0; k < nkeys; k++) {
     if (key_ends[k] < (k == 0 ? 0 : key_ends[k - 1]) || (size_t)key_ends[k] > keys_len) {
-      napi_throw_range_error(env, NULL, "batch-producer: key ends out of range");
+      napi_throw_range_error(env, NULL, "kafka-batch: key ends out of range");
       return NULL;
     }
   }
@@ -447,7 +365,7 @@ static napi_value batch(napi_env env, napi_callback_info info) {
   NAPI_OK(env, napi_create_external(env, b, NULL, NULL, &handle));
   return handle;
 oom:
-  napi_throw_error(env, NULL, "batch-producer: out of memory");
+  napi_throw_error(env, NULL, "kafka-batch: out of memory");
   return NULL;
 }
 
@@ -476,7 +394,7 @@ static napi_value produce(napi_env env, napi_callback_info info) {
   uint32_t from = 0;
   if (argc < 2 || napi_get_value_external(env, argv[0], &ptr) != napi_ok || ptr == NULL ||
       napi_get_value_uint32(env, argv[1], &from) != napi_ok) {
-    napi_throw_type_error(env, NULL, "batch-producer: produce(batch, from)");
+    napi_throw_type_error(env, NULL, "kafka-batch: produce(batch, from)");
     return NULL;
   }
   Batch* b = ptr;
@@ -542,7 +460,7 @@ static napi_value abort_batch(napi_env env, napi_callback_info info) {
   int32_t code = 0;
   if (argc < 3 || napi_get_value_external(env, argv[0], &ptr) != napi_ok || ptr == NULL ||
       napi_get_value_uint32(env, argv[1], &from) != napi_ok || napi_get_value_int32(env, argv[2], &code) != napi_ok) {
-    napi_throw_type_error(env, NULL, "batch-producer: abort(batch, from, code)");
+    napi_throw_type_error(env, NULL, "kafka-batch: abort(batch, from, code)");
     return NULL;
   }
   Batch* b = ptr;
@@ -630,7 +548,7 @@ static napi_value close_producer(napi_env env, napi_callback_info info) {
   }
   Close* c = calloc(1, sizeof *c);
   if (c == NULL) {
-    napi_throw_error(env, NULL, "batch-producer: out of memory");
+    napi_throw_error(env, NULL, "kafka-batch: out of memory");
     return NULL;
   }
   c->p = p;
@@ -646,7 +564,7 @@ static napi_value close_producer(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static napi_value init(napi_env env, napi_value exports) {
+void producer_register(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"create", NULL, create, NULL, NULL, NULL, napi_enumerable, NULL},
       {"batch", NULL, batch, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -657,7 +575,4 @@ static napi_value init(napi_env env, napi_value exports) {
       {"close", NULL, close_producer, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
-  return exports;
 }
-
-NAPI_MODULE_INIT() { return init(env, exports); }
