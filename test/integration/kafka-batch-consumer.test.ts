@@ -1,13 +1,12 @@
 import { assert, layer } from "@effect/vitest"
 import { Effect, Stream } from "effect"
 import { beforeAll } from "vitest"
-import type { TopicSpec } from "../../src/domain/Topics.ts"
 import { HEADER } from "../../src/domain/Topics.ts"
 import * as KafkaBus from "../../src/layers/KafkaBus.ts"
 import { loadBatchAddon } from "../../src/layers/kafka/batchProducer.ts"
 import type { BusRecord, Bus as BusService, OutgoingRecord } from "../../src/services/Bus.ts"
 import { Bus } from "../../src/services/Bus.ts"
-import { brokers, requireBroker, uniqueName } from "./support/broker.ts"
+import { brokers, requireBroker, testTopic, uniqueName } from "./support/broker.ts"
 
 // The bus's consume path through our native batch consumer
 // (native/kafka-batch/src/consumer.c): every record it decodes is the record
@@ -18,14 +17,7 @@ import { brokers, requireBroker, uniqueName } from "./support/broker.ts"
 beforeAll(requireBroker)
 
 const PARTITIONS = 3
-const spec = (name: string): TopicSpec => ({
-  name,
-  partitions: PARTITIONS,
-  retentionMs: 3_600_000,
-  compression: "lz4",
-  cleanup: "delete",
-  description: "batch consumer test"
-})
+const spec = (name: string) => testTopic(name, PARTITIONS, "batch consumer test")
 const encoder = new TextEncoder()
 
 const records = (topic: string, n: number): Array<OutgoingRecord> =>

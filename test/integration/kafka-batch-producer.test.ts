@@ -1,7 +1,6 @@
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { beforeAll } from "vitest"
-import type { TopicSpec } from "../../src/domain/Topics.ts"
 import { HEADER } from "../../src/domain/Topics.ts"
 import * as KafkaBus from "../../src/layers/KafkaBus.ts"
 import { loadBatchAddon } from "../../src/layers/kafka/batchProducer.ts"
@@ -10,7 +9,7 @@ import { makeProducer } from "../../src/layers/kafka/producer.ts"
 import { packedValues } from "../../src/programs/stages/packedValues.ts"
 import type { OutgoingRecord } from "../../src/services/Bus.ts"
 import { Bus, publishVia } from "../../src/services/Bus.ts"
-import { brokers, kcatPath, requireBroker, uniqueName } from "./support/broker.ts"
+import { brokers, kcatPath, requireBroker, testTopic, uniqueName } from "./support/broker.ts"
 import { headersOf, kcatReadAll } from "./support/kcat.ts"
 
 // The bus's publish path through the native batch producer
@@ -23,14 +22,7 @@ beforeAll(async () => {
 })
 
 const PARTITIONS = 4
-const spec = (name: string): TopicSpec => ({
-  name,
-  partitions: PARTITIONS,
-  retentionMs: 3_600_000,
-  compression: "lz4",
-  cleanup: "delete",
-  description: "batch producer test"
-})
+const spec = (name: string) => testTopic(name, PARTITIONS, "batch producer test")
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 

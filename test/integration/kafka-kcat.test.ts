@@ -2,13 +2,12 @@ import { assert, layer } from "@effect/vitest"
 import { Effect, Stream } from "effect"
 import { beforeAll } from "vitest"
 import { partitionForKey } from "../../src/domain/Murmur2.ts"
-import type { TopicSpec } from "../../src/domain/Topics.ts"
 import { HEADER } from "../../src/domain/Topics.ts"
 import * as KafkaBus from "../../src/layers/KafkaBus.ts"
 import * as MemoryBus from "../../src/layers/MemoryBus.ts"
 import type { BusRecord, OutgoingRecord } from "../../src/services/Bus.ts"
 import { Bus } from "../../src/services/Bus.ts"
-import { brokers, kcatPath, requireBroker, uniqueName } from "./support/broker.ts"
+import { brokers, kcatPath, requireBroker, testTopic, uniqueName } from "./support/broker.ts"
 import { headersOf, kcat, kcatReadAll } from "./support/kcat.ts"
 
 // Interop with an independent Kafka client (kcat, librdkafka's CLI): what the
@@ -21,14 +20,7 @@ beforeAll(async () => {
 })
 
 const PARTITIONS = 6
-const spec = (name: string): TopicSpec => ({
-  name,
-  partitions: PARTITIONS,
-  retentionMs: 3_600_000,
-  compression: "lz4",
-  cleanup: "delete",
-  description: "kcat interop test"
-})
+const spec = (name: string) => testTopic(name, PARTITIONS, "kcat interop test")
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 const KEYS = [

@@ -15,14 +15,16 @@ void throw_last(napi_env env, const char* what) {
   napi_throw_error(env, NULL, msg);
 }
 
-void throw_kafka(napi_env env, int code, const char* message) {
+napi_value kafka_error(napi_env env, int32_t code, const char* message) {
   napi_value msg, err, code_value;
   napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg);
   napi_create_error(env, NULL, msg, &err);
   napi_create_int32(env, code, &code_value);
   napi_set_named_property(env, err, "code", code_value);
-  napi_throw(env, err);
+  return err;
 }
+
+void throw_kafka(napi_env env, int code, const char* message) { napi_throw(env, kafka_error(env, code, message)); }
 
 char* string_of(napi_env env, napi_value v) {
   napi_value s;

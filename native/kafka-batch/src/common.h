@@ -18,7 +18,8 @@
 
 /* Throws N-API's last error unless an exception is already pending. */
 void throw_last(napi_env env, const char* what);
-/* Throws an Error carrying librdkafka's code, like the binding's errors (errors.ts reads `code`). */
+/* An Error carrying librdkafka's code, like the binding's errors (errors.ts reads `code`). */
+napi_value kafka_error(napi_env env, int32_t code, const char* message);
 void throw_kafka(napi_env env, int code, const char* message);
 /* A JS value as a malloc'd UTF-8 string (NULL on failure). */
 char* string_of(napi_env env, napi_value v);

@@ -335,15 +335,6 @@ static void call_back(napi_env env, napi_ref cb_ref, size_t argc, napi_value* ar
   }
 }
 
-static napi_value kafka_error(napi_env env, int32_t code, const char* message) {
-  napi_value msg, err, code_value;
-  napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg);
-  napi_create_error(env, NULL, msg, &err);
-  napi_create_int32(env, code, &code_value);
-  napi_set_named_property(env, err, "code", code_value);
-  return err;
-}
-
 /* ---------- create / subscribe ---------- */
 
 /* create(config: Record<string, string>, onLog(line)) -> handle */

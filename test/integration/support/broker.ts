@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process"
 import { createConnection } from "node:net"
+import type { TopicSpec } from "../../../src/domain/Topics.ts"
 
 /**
  * Where the integration tests find Kafka: MF_KAFKA_BROKERS (what
@@ -44,3 +45,13 @@ export const kcatPath = (): string => {
 /** A name no other run on the same broker uses. */
 export const uniqueName = (label: string): string =>
   `it.${label}.${Date.now().toString(36)}-${crypto.randomUUID().slice(0, 8)}`
+
+/** A test topic: an hour's retention, lz4, deleted by retention, not compacted. */
+export const testTopic = (name: string, partitions: number, description: string): TopicSpec => ({
+  name,
+  partitions,
+  retentionMs: 3_600_000,
+  compression: "lz4",
+  cleanup: "delete",
+  description
+})
