@@ -166,7 +166,16 @@ export const addonClient = (addon: ConsumerAddon, config: Config, hooks: Consume
             hooks.error(codeError(e.code, e.message, e.fatal))
           }
         }
-        done(err ?? undefined, decodeConsumed(batch))
+        let records: ReadonlyArray<BusRecord>
+        try {
+          records = decodeConsumed(batch)
+        } catch (cause) {
+          // A batch the addon could not fill in (out of memory): fatal, so the
+          // member restarts from its committed offsets rather than skip it.
+          done(codeError(-1, `kafka-batch: undecodable consumed batch: ${String(cause)}`, true), [])
+          return
+        }
+        done(err ?? undefined, records)
       }),
     incrementalAssign: (partitions) => {
       const { topics, partitions: ps } = columns(partitions)
