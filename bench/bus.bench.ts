@@ -40,12 +40,12 @@ import { setFlagsFromString } from "node:v8"
 import { runInNewContext } from "node:vm"
 import Kafka from "@confluentinc/kafka-javascript"
 import { Effect, Stream } from "effect"
-import type { TopicSpec } from "../src/domain/Topics.ts"
 import * as KafkaBus from "../src/layers/KafkaBus.ts"
 import { producerConfig, resolveOptions } from "../src/layers/kafka/config.ts"
 import { packedValues } from "../src/programs/stages/packedValues.ts"
 import type { OutgoingRecord } from "../src/services/Bus.ts"
 import { Bus } from "../src/services/Bus.ts"
+import { benchTopic } from "./benchTopic.ts"
 
 const N = Number(process.env.MF_BENCH_N ?? 200_000)
 const ROUNDS = Number(process.env.MF_BENCH_ROUNDS ?? 3)
@@ -58,14 +58,7 @@ const runId = `${Date.now().toString(36)}`
 const kcatBin = spawnSync("kcat", ["-V"]).status === 0 ? "kcat" : "kafkacat"
 const options = resolveOptions({ brokers, clientId: "mf-bench" })
 
-const spec = (name: string): TopicSpec => ({
-  name,
-  partitions: PARTITIONS,
-  retentionMs: 3_600_000,
-  compression: "producer",
-  cleanup: "delete",
-  description: "bus benchmark"
-})
+const spec = (name: string) => benchTopic(name, PARTITIONS, "bus benchmark")
 
 // 200-byte trade-like JSON events; the padding keeps every event exactly EVENT_BYTES.
 const keys = Array.from({ length: 50 }, (_, i) => `${["binance", "coinbase", "kraken"][i % 3]}:SYM${i}-USDT`)

@@ -10,6 +10,7 @@
  */
 import { Effect, Fiber, Stream } from "effect"
 import * as KafkaBus from "../src/layers/KafkaBus.ts"
+import { benchTopic } from "./benchTopic.ts"
 
 const lingers = (process.argv[2] ?? "5,1,0").split(",").map(Number)
 const records = Number(process.argv[3] ?? 100)
@@ -22,16 +23,7 @@ const hop = (lingerMs: number) =>
     Effect.gen(function* () {
       const topic = `bench.hop.${Date.now().toString(36)}.${lingerMs}`
       const { bus, admin } = yield* KafkaBus.make({ brokers, clientId: "mf-bench-hop", lingerMs })
-      yield* bus.createTopics([
-        {
-          name: topic,
-          partitions: 6,
-          retentionMs: 3_600_000,
-          compression: "producer",
-          cleanup: "delete",
-          description: "hop bench"
-        }
-      ])
+      yield* bus.createTopics([benchTopic(topic, 6, "hop bench")])
       const consumer = yield* bus.consumer({ group: `${topic}.g`, topics: [topic] })
       const latencies: Array<number> = []
       const reader = yield* Effect.forkChild(

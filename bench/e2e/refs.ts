@@ -36,6 +36,7 @@ import { featuresOf, migrations } from "../../src/layers/sinks/clickhouse/ClickH
 import { tradeTsvLine, tsvLine } from "../../src/layers/sinks/clickhouse/TsvRows.ts"
 import { toTickRow } from "../../src/layers/sinks/TickRows.ts"
 import { decodeRecord } from "../../src/programs/stages/decodeRecord.ts"
+import { benchTopic } from "../benchTopic.ts"
 import { makeWireSource } from "./wire.ts"
 
 export interface RefRow {
@@ -97,16 +98,7 @@ export const runReferences = async (n: number): Promise<{ rows: ReadonlyArray<Re
       Effect.scoped(
         Effect.gen(function* () {
           const { bus } = yield* KafkaBus.make({ brokers, clientId: "mf-bench-e2e-refs" })
-          yield* bus.createTopics([
-            {
-              name: topic,
-              partitions: 6,
-              retentionMs: 3_600_000,
-              compression: "producer",
-              cleanup: "delete",
-              description: "e2e ref"
-            }
-          ])
+          yield* bus.createTopics([benchTopic(topic, 6, "e2e ref")])
         })
       )
     )

@@ -3,7 +3,6 @@ import type { Layer } from "effect"
 import { Cause, Duration, Effect, Exit, Result, Schedule, Scope, Stream } from "effect"
 import * as fc from "fast-check"
 import { partitionForKey } from "../../src/domain/Murmur2.ts"
-import type { TopicSpec } from "../../src/domain/Topics.ts"
 import type {
   BusErrorReason,
   BusRecord,
@@ -14,6 +13,7 @@ import type {
   PartitionLag
 } from "../../src/services/Bus.ts"
 import { Bus, BusError } from "../../src/services/Bus.ts"
+import { testTopic } from "../support/testTopic.ts"
 
 /**
  * The behaviour every `Bus` layer must have, written once and run against each
@@ -55,15 +55,7 @@ const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 const text = (r: BusRecord): string => decoder.decode(r.value)
 
-const spec = (name: string, partitions: number): TopicSpec => ({
-  name,
-  partitions,
-  // Long enough for any test, short enough that a shared broker cleans up after itself.
-  retentionMs: 3_600_000,
-  compression: "lz4",
-  cleanup: "delete",
-  description: "bus contract test"
-})
+const spec = (name: string, partitions: number) => testTopic(name, partitions, "bus contract test")
 
 /** A key that Kafka's partitioner sends to `partition` (found by search, so it is never hard-coded). */
 export const keyForPartition = (partition: number, partitions: number, prefix: string): string => {

@@ -1,10 +1,10 @@
 import { assert, layer } from "@effect/vitest"
 import { Effect, Stream } from "effect"
 import { beforeAll } from "vitest"
-import type { TopicSpec } from "../../src/domain/Topics.ts"
 import * as KafkaBus from "../../src/layers/KafkaBus.ts"
 import type { BusRecord } from "../../src/services/Bus.ts"
 import { Bus } from "../../src/services/Bus.ts"
+import { testTopic } from "../support/testTopic.ts"
 import { brokers, requireBroker, uniqueName } from "./support/broker.ts"
 
 // A sink that stalls longer than max.poll.interval.ms must neither lose the
@@ -38,15 +38,7 @@ layer(busLayer, { excludeTestServices: true, timeout: 60_000 })("Kafka bus: back
       Effect.gen(function* () {
         const bus = yield* Bus
         const topic = uniqueName("backpressure")
-        const spec: TopicSpec = {
-          name: topic,
-          partitions: PARTITIONS,
-          retentionMs: 3_600_000,
-          compression: "lz4",
-          cleanup: "delete",
-          description: "backpressure test"
-        }
-        yield* bus.createTopics([spec])
+        yield* bus.createTopics([testTopic(topic, PARTITIONS, "backpressure test")])
         const deliveries = yield* bus.publish(
           Array.from({ length: N }, (_, i) => ({ topic, key: `k${i % 30}`, value: encoder.encode(`r${i}`) }))
         )

@@ -6,9 +6,9 @@ import { join } from "node:path"
 import { assert, layer } from "@effect/vitest"
 import { Duration, Effect, Schedule } from "effect"
 import { beforeAll } from "vitest"
-import type { TopicSpec } from "../../src/domain/Topics.ts"
 import * as KafkaBus from "../../src/layers/KafkaBus.ts"
 import { Bus } from "../../src/services/Bus.ts"
+import { testTopic } from "../support/testTopic.ts"
 import { brokers, requireBroker, uniqueName } from "./support/broker.ts"
 
 // A consumer PROCESS killed with SIGKILL mid-stream and restarted loses nothing
@@ -86,15 +86,7 @@ layer(KafkaBus.layer({ brokers, clientId: "mf-crash-test" }), { excludeTestServi
           const bus = yield* Bus
           const topic = uniqueName("crash")
           const group = uniqueName("crash-group")
-          const spec: TopicSpec = {
-            name: topic,
-            partitions: PARTITIONS,
-            retentionMs: 3_600_000,
-            compression: "lz4",
-            cleanup: "delete",
-            description: "SIGKILL test"
-          }
-          yield* bus.createTopics([spec])
+          yield* bus.createTopics([testTopic(topic, PARTITIONS, "SIGKILL test")])
           const values = Array.from({ length: N }, (_, i) => `id-${i}`)
           for (let i = 0; i < N; i += 5_000) {
             yield* bus.publish(

@@ -9,6 +9,7 @@ import { afterAll, beforeAll } from "vitest"
 import * as KafkaBus from "../../src/layers/KafkaBus.ts"
 import type { BusRecord } from "../../src/services/Bus.ts"
 import { Bus, BusError } from "../../src/services/Bus.ts"
+import { testTopic } from "../support/testTopic.ts"
 import { uniqueName } from "./support/broker.ts"
 
 /**
@@ -104,9 +105,7 @@ const decoder = new TextDecoder()
 const roundTrip = Effect.gen(function* () {
   const bus = yield* Bus
   const topic = uniqueName("security")
-  yield* bus.createTopics([
-    { name: topic, partitions: 3, retentionMs: 3_600_000, compression: "lz4", cleanup: "delete", description: "test" }
-  ])
+  yield* bus.createTopics([testTopic(topic, 3, "test")])
   const sent = Array.from({ length: 30 }, (_, i) => ({
     topic,
     key: `k${i % 7}`,

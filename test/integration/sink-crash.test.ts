@@ -6,7 +6,6 @@ import { makeCandleAggregator } from "../../src/domain/candles/CandleAggregator.
 import { encodeEvent } from "../../src/domain/Envelope.ts"
 import type { Candle, Trade } from "../../src/domain/Events.ts"
 import { instrumentKey } from "../../src/domain/Identity.ts"
-import type { TopicSpec } from "../../src/domain/Topics.ts"
 import * as KafkaBus from "../../src/layers/KafkaBus.ts"
 import { KafkaAdmin } from "../../src/layers/KafkaBus.ts"
 import * as ClickHouseTickStore from "../../src/layers/sinks/ClickHouseTickStore.ts"
@@ -14,6 +13,7 @@ import * as PostgresCandleStore from "../../src/layers/sinks/PostgresCandleStore
 import type { OutgoingRecord } from "../../src/services/Bus.ts"
 import { Bus } from "../../src/services/Bus.ts"
 import { freshSymbol, T0, trade } from "../sinks/events.ts"
+import { testTopic } from "../support/testTopic.ts"
 import { brokers, requireBroker } from "./support/broker.ts"
 import { eventually } from "./support/eventually.ts"
 import type { SinkChild } from "./support/sinkChild.ts"
@@ -52,14 +52,7 @@ const tradesTopic = `it.crash.${id}.trades`
 const candlesTopic = `it.crash.${id}.candles`
 const database = `mf_${id}`
 const schema = `mf_${id}`
-const spec = (name: string): TopicSpec => ({
-  name,
-  partitions: 6,
-  retentionMs: 3_600_000,
-  compression: "lz4",
-  cleanup: "delete",
-  description: "sink crash test"
-})
+const spec = (name: string) => testTopic(name, 6, "sink crash test")
 
 const StoresLayer = Layer.mergeAll(
   KafkaBus.layer({ brokers }),

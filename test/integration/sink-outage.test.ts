@@ -15,6 +15,7 @@ import { KafkaAdmin } from "../../src/layers/KafkaBus.ts"
 import * as ParquetArchive from "../../src/layers/sinks/ParquetArchive.ts"
 import { Bus } from "../../src/services/Bus.ts"
 import { freshSymbol, T0, trade } from "../sinks/events.ts"
+import { testTopic } from "../support/testTopic.ts"
 import { brokers, requireBroker } from "./support/broker.ts"
 import { eventually } from "./support/eventually.ts"
 import { rssBytes, startSinkChild } from "./support/sinkChild.ts"
@@ -87,16 +88,7 @@ describe("ClickHouse outage", () => {
     () =>
       Effect.gen(function* () {
         const bus = yield* Bus
-        yield* bus.createTopics([
-          {
-            name: topic,
-            partitions: 6,
-            retentionMs: 3_600_000,
-            compression: "lz4",
-            cleanup: "delete",
-            description: "outage"
-          }
-        ])
+        yield* bus.createTopics([testTopic(topic, 6, "outage")])
         const symbols = Array.from({ length: SYMBOLS }, () => freshSymbol())
         let next = 0
         const publish = (n: number) =>

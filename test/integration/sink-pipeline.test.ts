@@ -8,7 +8,6 @@ import type { BusEvent } from "../../src/domain/Envelope.ts"
 import { encodeEvent } from "../../src/domain/Envelope.ts"
 import type { Trade } from "../../src/domain/Events.ts"
 import { instrumentKey } from "../../src/domain/Identity.ts"
-import type { TopicSpec } from "../../src/domain/Topics.ts"
 import * as KafkaBus from "../../src/layers/KafkaBus.ts"
 import { KafkaAdmin } from "../../src/layers/KafkaBus.ts"
 import * as ClickHouseTickStore from "../../src/layers/sinks/ClickHouseTickStore.ts"
@@ -32,6 +31,7 @@ import { TickStore } from "../../src/services/TickStore.ts"
 import { freshSymbol, knownTicks, signal, T0, trade } from "../sinks/events.ts"
 import { byTradeOrder, expectTrade } from "../sinks/expected.ts"
 import { readTopic } from "../sinks/support.ts"
+import { testTopic } from "../support/testTopic.ts"
 import { brokers, requireBroker } from "./support/broker.ts"
 import { eventually } from "./support/eventually.ts"
 import {
@@ -63,14 +63,7 @@ const TOPICS = {
   candles: topic("candles"),
   signals: topic("signals")
 }
-const spec = (name: string): TopicSpec => ({
-  name,
-  partitions: 3,
-  retentionMs: 3_600_000,
-  compression: "lz4",
-  cleanup: "delete",
-  description: "sink pipeline integration test"
-})
+const spec = (name: string) => testTopic(name, 3, "sink pipeline integration test")
 const database = `mf_${id}`
 const schema = `mf_${id}`
 const archiveRoot = mkdtempSync(join(tmpdir(), "mf-it-archive-"))

@@ -1,6 +1,5 @@
 import { execFileSync } from "node:child_process"
 import { createConnection } from "node:net"
-import type { TopicSpec } from "../../../src/domain/Topics.ts"
 
 /**
  * Where the integration tests find Kafka: MF_KAFKA_BROKERS (what
@@ -46,12 +45,4 @@ export const kcatPath = (): string => {
 export const uniqueName = (label: string): string =>
   `it.${label}.${Date.now().toString(36)}-${crypto.randomUUID().slice(0, 8)}`
 
-/** A test topic: an hour's retention, lz4, deleted by retention, not compacted. */
-export const testTopic = (name: string, partitions: number, description: string): TopicSpec => ({
-  name,
-  partitions,
-  retentionMs: 3_600_000,
-  compression: "lz4",
-  cleanup: "delete",
-  description
-})
+export { testTopic } from "../../support/testTopic.ts"

@@ -7,6 +7,7 @@
 import { Effect } from "effect"
 import * as KafkaBus from "../../../src/layers/KafkaBus.ts"
 import { Bus } from "../../../src/services/Bus.ts"
+import { testTopic } from "../../support/testTopic.ts"
 
 const brokers = process.env.MF_KAFKA_BROKERS ?? "127.0.0.1:9092"
 const topic = process.argv[2] ?? "it.lagprobe"
@@ -14,16 +15,7 @@ const rounds = Number(process.argv[3] ?? "100")
 
 const program = Effect.gen(function* () {
   const bus = yield* Bus
-  yield* bus.createTopics([
-    {
-      name: topic,
-      partitions: 6,
-      retentionMs: 3_600_000,
-      compression: "lz4",
-      cleanup: "delete",
-      description: "lag probe"
-    }
-  ])
+  yield* bus.createTopics([testTopic(topic, 6, "lag probe")])
   let reads = 0
   let nonZero = 0
   for (let round = 0; round < rounds; round++) {
