@@ -1,4 +1,4 @@
-import { Config, Duration, Effect } from "effect"
+import { Config, Duration, Effect, Option } from "effect"
 import { CANDLE_INTERVALS, TOPIC } from "../domain/Topics.ts"
 import { Archive } from "../services/Archive.ts"
 import type { Bus, BusError } from "../services/Bus.ts"
@@ -66,6 +66,7 @@ export const roleConfig = (role: RoleDefaults) =>
     group: Config.String("MF_SINK_GROUP").pipe(Config.withDefault(`sink-${role.name}`)),
     maxBatch: Config.Int("MF_SINK_MAX_BATCH").pipe(Config.withDefault(role.maxBatch)),
     maxWaitMs: ms("MF_SINK_MAX_WAIT_MS", role.maxWaitMs),
+    fetchWaitMs: Config.option(Config.Int("MF_SINK_FETCH_WAIT_MS")),
     retryBaseMs: ms("MF_SINK_RETRY_BASE_MS", 100),
     retryCapMs: ms("MF_SINK_RETRY_CAP_MS", 5_000),
     degradedAfterMs: ms("MF_SINK_DEGRADED_AFTER_MS", 30_000),
@@ -81,6 +82,7 @@ export const roleConfig = (role: RoleDefaults) =>
       group: c.group,
       maxBatch: c.maxBatch,
       maxWait: Duration.millis(c.maxWaitMs),
+      ...(Option.isSome(c.fetchWaitMs) ? { fetchWaitMs: c.fetchWaitMs.value } : {}),
       retryBase: Duration.millis(c.retryBaseMs),
       retryCap: Duration.millis(c.retryCapMs),
       degradedAfter: Duration.millis(c.degradedAfterMs),

@@ -74,6 +74,14 @@ export interface ConsumerOptions {
   /** Where a group with no committed offset starts: the log start (default) or its end. */
   readonly startFrom?: "earliest" | "latest"
   readonly clientId?: string
+  /**
+   * How long the broker may hold a fetch to gather more records, in ms. For
+   * consumers that batch their input anyway (the sinks): fewer, fuller fetches
+   * for the broker to serve and for the consumer to take in, at the cost of up
+   * to this much delay when records trickle in. Absent or 0: the broker answers
+   * as soon as one record is there. Layers without fetches (MemoryBus) ignore it.
+   */
+  readonly fetchWaitMs?: number
 }
 
 /** One member of a consumer group, alive for the Scope it was created in. */

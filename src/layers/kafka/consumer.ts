@@ -192,7 +192,13 @@ export const makeConsumer = (
         }
       }
     }
-    const config = consumerConfig(options, group, clientId, consumerOptions.startFrom ?? "earliest")
+    const config = consumerConfig(
+      options,
+      group,
+      clientId,
+      consumerOptions.startFrom ?? "earliest",
+      Math.max(0, consumerOptions.fetchWaitMs ?? 0)
+    )
     const loaded = options.batchConsumer === false ? undefined : loadBatchAddon()
     if (loaded !== undefined && "failure" in loaded) {
       yield* Effect.logWarning(

@@ -60,6 +60,8 @@ export interface SinkRunnerConfig {
   readonly maxBatch: number
   /** Longest a record waits for its batch to fill. */
   readonly maxWait: Duration.Input
+  /** How long the broker may hold a fetch to fill it (ConsumerOptions.fetchWaitMs); default sinkFetchWaitMs(maxWait). */
+  readonly fetchWaitMs?: number
   /** Capped exponential backoff with jitter for retryable write errors (retried without limit). */
   readonly retryBase?: Duration.Input
   readonly retryCap?: Duration.Input
@@ -70,6 +72,18 @@ export interface SinkRunnerConfig {
   readonly startFrom?: "earliest" | "latest"
   readonly clientId?: string
 }
+
+/**
+ * A sink waits up to maxWait for its batch to fill anyway, so the broker may
+ * gather records for a quarter of that (at most 100 ms) before answering a
+ * fetch: at 10 000 events/s the ClickHouse sink's fetches fall from about 200
+ * a second, one per ingest batch, to about 10, which the broker, the consumer
+ * and the records' arrival all feel less than the added wait. The quarter
+ * keeps a short-wait sink (Redis, 100 ms: the latest values) close to its
+ * freshness.
+ */
+export const sinkFetchWaitMs = (maxWait: Duration.Input): number =>
+  Math.min(100, Math.floor(Duration.toMillis(Duration.fromInputUnsafe(maxWait)) / 4))
 
 export const sinkGroup = (config: Pick<SinkRunnerConfig, "name" | "group">): string =>
   config.group ?? `sink-${config.name}`
@@ -208,6 +222,7 @@ export const runSink = (
         group,
         topics: config.topics,
         maxBatch: config.maxBatch,
+        fetchWaitMs: config.fetchWaitMs ?? sinkFetchWaitMs(config.maxWait),
         ...(config.startFrom === undefined ? {} : { startFrom: config.startFrom }),
         ...(config.clientId === undefined ? {} : { clientId: config.clientId })
       })
