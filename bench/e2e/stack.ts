@@ -40,8 +40,23 @@ export const liveProcs = new Set<Proc>()
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
+/**
+ * MF_BENCH_NICE=sink-clickhouse,sink-redis:10 runs those processes at that nice
+ * level (an experiment on CPU contention, never part of a reported default run).
+ */
+const niced = (() => {
+  const spec = process.env.MF_BENCH_NICE ?? ""
+  const colon = spec.lastIndexOf(":")
+  if (colon < 0) return { names: new Set<string>(), level: 0 }
+  return { names: new Set(spec.slice(0, colon).split(",")), level: Number(spec.slice(colon + 1)) }
+})()
+
 const startProc = (name: string, args: ReadonlyArray<string>, env: NodeJS.ProcessEnv, logDir: string): Proc => {
-  const child = spawn(process.execPath, [...args], { cwd: repoRoot, env, stdio: ["pipe", "pipe", "pipe"] })
+  // `nice` execs node, so the pid stays the process measured
+  const [command, argv] = niced.names.has(name)
+    ? ["nice", ["-n", String(niced.level), process.execPath, ...args]]
+    : [process.execPath, [...args]]
+  const child = spawn(command, argv, { cwd: repoRoot, env, stdio: ["pipe", "pipe", "pipe"] })
   const log = createWriteStream(join(logDir, `${name}.log`))
   const waiters: Array<{ event: string; resolve: (o: Record<string, unknown>) => void }> = []
   let buf = ""
