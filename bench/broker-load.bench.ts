@@ -7,6 +7,11 @@
  * running kafka.Kafka) and the consumers' batches per second for each setup.
  *
  *   eval "$(scripts/services env)"; node bench/broker-load.bench.ts [rate=10000] [seconds=20] [consumers=0,2,4] [fetchWaitMs=0,100]
+ *
+ * MF_BENCH_PARTITIONS (default 6, the catalog's), MF_BENCH_LINGER_MS (default
+ * the bus's 5) and MF_BENCH_COMPRESSION (lz4 | none) vary the producer's side:
+ * librdkafka puts one partition in each ProduceRequest (librdkafka #1700), so
+ * the broker's work grows with partitions and shrinks with the linger.
  */
 import { execFileSync } from "node:child_process"
 import { readFileSync } from "node:fs"
@@ -20,6 +25,7 @@ const seconds = Number(process.argv[3] ?? 20)
 const consumerCounts = (process.argv[4] ?? "0,2,4").split(",").map(Number)
 const fetchWaits = (process.argv[5] ?? "0,100").split(",").map(Number)
 const brokers = process.env.MF_KAFKA_BROKERS ?? "127.0.0.1:9092"
+const partitions = Number(process.env.MF_BENCH_PARTITIONS ?? 6)
 
 const brokerPid = (): number => {
   const out = execFileSync("pgrep", ["-f", "kafka.Kafka"], { encoding: "utf8" }).trim().split("\n")[0]
@@ -51,7 +57,7 @@ const run = (consumers: number, fetchWaitMs: number) =>
           ? {}
           : { compression: process.env.MF_BENCH_COMPRESSION as "lz4" | "none" })
       })
-      yield* bus.createTopics(topics.map((t) => benchTopic(t, 6, "broker load bench")))
+      yield* bus.createTopics(topics.map((t) => benchTopic(t, partitions, "broker load bench")))
       let batches = 0
       let records = 0
       const readers = []
