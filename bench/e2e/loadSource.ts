@@ -15,13 +15,19 @@
  * not reading) is visible downstream: each trade's event time is its scheduled
  * send time (see wire.ts).
  *
+ * The frames of one loop turn (those due since the last turn, about a
+ * millisecond's worth) leave in one TCP write, each still its own WebSocket
+ * frame, as a server writing once per event-loop turn sends them; a write per
+ * frame cost this process a syscall per frame and woke the reader per frame
+ * on loopback. MF_BENCH_WRITE_PER_FRAME=1 restores a write per frame.
+ *
  * Control on stdin, one command a line; answers are JSON lines on stdout:
  *   rate <n>   switch to n frames/s (a new schedule from now)
  *   stats      {"event":"stats", sent (total), sentWindow, late histogram since the last stats, buffered bytes}
  *   pause      stop sending (the schedule restarts on the next `rate`)
  * First line out: {"event":"listening","port":...}; then {"event":"subscribed"} when the load starts.
  */
-import type { AddressInfo } from "node:net"
+import type { AddressInfo, Socket } from "node:net"
 import { createInterface } from "node:readline"
 import { parseArgs } from "node:util"
 import { type WebSocket, WebSocketServer } from "ws"
@@ -60,6 +66,8 @@ const nowMs = () => Number(wallTime() / 1000n) / 1000
 
 let rate = Number(args.rate)
 let socket: WebSocket | undefined
+let tcp: Socket | undefined
+const writePerFrame = process.env.MF_BENCH_WRITE_PER_FRAME === "1"
 let running = false
 let segStart = 0
 let segSent = 0
@@ -77,6 +85,7 @@ const loop = () => {
   const now = nowMs()
   const due = Math.floor(((now - segStart) * rate) / 1000) + 1
   let burst = 0
+  if (!writePerFrame) tcp?.cork()
   while (segSent < due && burst < MAX_BURST) {
     const scheduled = segStart + (segSent * 1000) / rate
     late.record((nowMs() - scheduled) * 1000)
@@ -86,6 +95,7 @@ const loop = () => {
     sentWindow++
     burst++
   }
+  if (!writePerFrame) tcp?.uncork()
   if (ws.bufferedAmount > maxBuffered) maxBuffered = ws.bufferedAmount
   if (segSent < due) setImmediate(loop)
   else {
@@ -104,7 +114,7 @@ const start = () => {
 
 const server = new WebSocketServer({ host: "127.0.0.1", port: Number(args.port) })
 server.on("listening", () => out({ event: "listening", port: (server.address() as AddressInfo).port, t0Ms }))
-server.on("connection", (ws) => {
+server.on("connection", (ws, req) => {
   const subscribed = new Set<string>()
   ws.on("message", (data) => {
     const msg = JSON.parse(String(data)) as { method?: string; params?: Array<string>; id?: number }
@@ -114,6 +124,7 @@ server.on("connection", (ws) => {
     if ([...wanted].every((s) => subscribed.has(s)) && socket !== ws) {
       // a reconnect takes over the schedule where it is: frames due meanwhile are late, not dropped
       socket = ws
+      tcp = req.socket
       out({ event: "subscribed", streams: subscribed.size })
       start()
     }
@@ -121,6 +132,7 @@ server.on("connection", (ws) => {
   ws.on("close", () => {
     if (socket === ws) {
       socket = undefined
+      tcp = undefined
       running = false
       out({ event: "disconnected", sent })
     }
