@@ -19,6 +19,7 @@ const PER_SEND = 25
 const SEND_EVERY_MS = 25
 const GATHER_MS = 250
 const encoder = new TextEncoder()
+const decoder = new TextDecoder()
 
 layer(KafkaBus.layer({ brokers, clientId: "mf-fetch-wait-test" }), { excludeTestServices: true, timeout: 120_000 })(
   "Kafka bus: gathering fetches",
@@ -69,7 +70,7 @@ layer(KafkaBus.layer({ brokers, clientId: "mf-fetch-wait-test" }), { excludeTest
                 return { topic, key: `k${seq % 11}`, value: encoder.encode(String(seq)) }
               })
               const now = performance.now()
-              for (const r of records) publishedAt.set(new TextDecoder().decode(r.value), now)
+              for (const r of records) publishedAt.set(decoder.decode(r.value), now)
               yield* bus.publish(records)
               yield* Effect.sleep(`${SEND_EVERY_MS} millis`)
             }
@@ -78,7 +79,7 @@ layer(KafkaBus.layer({ brokers, clientId: "mf-fetch-wait-test" }), { excludeTest
 
             for (const reader of [atOnce, gathering]) {
               assert.strictEqual(reader.seen.length, total, "every record, none twice")
-              const values = new Set(reader.seen.map((s) => new TextDecoder().decode(s.record.value)))
+              const values = new Set(reader.seen.map((s) => decoder.decode(s.record.value)))
               assert.strictEqual(values.size, total)
               const last = new Map<number, number>()
               for (const { record } of reader.seen) {
@@ -98,7 +99,7 @@ layer(KafkaBus.layer({ brokers, clientId: "mf-fetch-wait-test" }), { excludeTest
             )
             // ... and it waits at most about GATHER_MS more for a record.
             const delays = gathering.seen.map(
-              (s) => s.at - (publishedAt.get(new TextDecoder().decode(s.record.value)) ?? Number.NaN)
+              (s) => s.at - (publishedAt.get(decoder.decode(s.record.value)) ?? Number.NaN)
             )
             assert.isAtMost(Math.max(...delays), GATHER_MS + 750, "no record waits much beyond the gathering time")
           })

@@ -197,7 +197,7 @@ export const makeConsumer = (
       group,
       clientId,
       consumerOptions.startFrom ?? "earliest",
-      Math.max(0, consumerOptions.fetchWaitMs ?? 0)
+      consumerOptions.fetchWaitMs ?? 0
     )
     const loaded = options.batchConsumer === false ? undefined : loadBatchAddon()
     if (loaded !== undefined && "failure" in loaded) {
