@@ -16,12 +16,15 @@
  * it). Child logs: .data/bench-e2e/<run id>/. Results: .data/bench-e2e/results/*.json
  * and a markdown table on stdout, with the machine, load and git commit.
  */
+import { spawnSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
+import { availableParallelism } from "node:os"
 import { join } from "node:path"
 import { parseArgs } from "node:util"
 import { formatMicros, Histogram, type HistogramSnapshot, type Percentiles } from "./Histogram.ts"
 import { lineChart } from "./png.ts"
 import { runReferences } from "./refs.ts"
+import { type Contention, contention, machineCounters, processSched, type SchedCounters } from "./schedStats.ts"
 import {
   cleanAll,
   cpuSeconds,
@@ -92,6 +95,7 @@ interface LatencyStep {
   readonly lagAtEnd: Record<string, number>
   readonly drain: unknown
   readonly cpuSeconds: Record<string, number>
+  readonly contention: Contention
 }
 
 interface SearchStep {
@@ -106,6 +110,21 @@ interface SearchStep {
   readonly cpuSeconds: Record<string, number>
   readonly uptime: string
 }
+
+/** The stack's processes and the servers they use, by name (servers found by command line). */
+const watchedPids = (stack: Stack): Record<string, number> => {
+  const out: Record<string, number> = Object.fromEntries(stack.procs.map((p) => [p.name, p.pid]))
+  for (const [name, pattern] of [
+    ["kafka", "kafka.Kafka"],
+    ["clickhouse-server", "clickhouse-server"]
+  ] as const) {
+    const found = spawnSync("pgrep", ["-o", "-f", pattern], { encoding: "utf8" }).stdout.trim()
+    if (found !== "") out[name] = Number(found)
+  }
+  return out
+}
+const schedOf = (pids: Record<string, number>): Record<string, SchedCounters> =>
+  Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, processSched(pid)]))
 
 const cpuOf = (stack: Stack) => Object.fromEntries(stack.procs.map((p) => [p.name, cpuSeconds(p.pid)]))
 const cpuDelta = (a: Record<string, number>, b: Record<string, number>) =>
@@ -213,9 +232,13 @@ const latency = async () => {
       await sleep(warmS * 1000)
       await measureWindow(stack) // discard the warm-up
       const cpu0 = cpuOf(stack)
+      const pids = watchedPids(stack)
+      const [machine0, sched0, t0] = [machineCounters(), schedOf(pids), performance.now()]
       await sleep(stepS * 1000)
       const w = await measureWindow(stack)
       const cpu = cpuDelta(cpu0, cpuOf(stack))
+      const [machine1, sched1, t1] = [machineCounters(), schedOf(pids), performance.now()]
+      const contended = contention(machine0, machine1, sched0, sched1, (t1 - t0) / 1000, availableParallelism())
       const lag = await stack.lag()
       stack.load.send("pause")
       const drained = await drain(stack, Number(args["drain-s"]))
@@ -237,7 +260,8 @@ const latency = async () => {
         clickhouseCounts: (w.ch as { counts?: unknown } | undefined)?.counts,
         lagAtEnd: lag,
         drain: drained,
-        cpuSeconds: cpu
+        cpuSeconds: cpu,
+        contention: contended
       }
       steps.push(step)
       console.error(`rate ${rate}: ${JSON.stringify({ bus: row(step.receiptToBus), lag })}`)
@@ -265,6 +289,23 @@ const latency = async () => {
   for (const s of steps) {
     console.log(
       `| ${s.rate} | ${(100 * tradeShare(s.probeCounts, s.sent)).toFixed(1)} % | ${row(s.receiptToBus)} | ${row(s.scheduleToBus)} | ${row(s.receiptToClickhouse)} | ${row(s.receiptToSignal)} | ${formatMicros(s.sourceLate.p99)} | ${JSON.stringify(s.lagAtEnd)} | ${JSON.stringify(s.cpuSeconds)} |`
+    )
+  }
+  console.log(
+    "\nthe machine over each step (bench/e2e/schedStats.ts): busy cores, context switches, and run-queue wait = time threads were runnable but waited for a CPU\n"
+  )
+  console.log(
+    "| offered/s | busy cores | steal | switches/s | run-queue wait, all threads (ms/s) | mean wait per timeslice | per process: CPU ms/s, wait ms/s, wait per timeslice |"
+  )
+  console.log("|---:|---:|---:|---:|---:|---:|---|")
+  for (const s of steps) {
+    const c = s.contention
+    const per = Object.entries(c.processes)
+      .sort((a, b) => b[1].cpuMsPerS - a[1].cpuMsPerS)
+      .map(([n, p]) => `${n} ${p.cpuMsPerS}/${p.waitMsPerS}/${p.waitPerSliceMs} ms`)
+      .join(", ")
+    console.log(
+      `| ${s.rate} | ${c.busyCores} | ${c.stealCores} | ${c.switchesPerS} | ${c.runQueueWaitMsPerS} | ${c.waitPerSliceMs} ms | ${per} |`
     )
   }
   const delivered = Math.max(
