@@ -1,18 +1,12 @@
 import { Effect, Stream } from "effect"
 import { type DeadLetter, encodeDeadLetter, fromDecodeError } from "../../domain/DeadLetter.ts"
 import { encodeEventText } from "../../domain/Envelope.ts"
-import type { MarketEvent } from "../../domain/Events.ts"
+import type { FeedStatus, MarketEvent } from "../../domain/Events.ts"
 import type { Exchange } from "../../domain/Identity.ts"
 import { HEADER, route, TOPIC } from "../../domain/Topics.ts"
 import { VENUES } from "../../domain/venues/index.ts"
 import type { Normalizer } from "../../domain/venues/Venue.ts"
-import {
-  observeEvents,
-  recordDeadLetters,
-  recordFeedStatus,
-  recordFrames,
-  type TimedEvent
-} from "../../layers/PipelineMetrics.ts"
+import { recordIngestChunk, type TimedEvent } from "../../layers/PipelineMetrics.ts"
 import { currentTraceparent } from "../../layers/TraceHeaders.ts"
 import { Bus, type OutgoingRecord } from "../../services/Bus.ts"
 import { type FeedItem, isFeedError, MarketFeed } from "../../services/MarketFeed.ts"
@@ -175,22 +169,18 @@ export const ingestToBus = Effect.fn("IngestStage.run")(function* (options: Inge
     framesBy: ReadonlyMap<Exchange, number>,
     events: ReadonlyArray<MarketEvent>,
     letters: ReadonlyArray<DeadLetter>
-  ) =>
-    Effect.gen(function* () {
-      for (const [exchange, n] of framesBy) yield* recordFrames(exchange, n)
-      const timed: Array<TimedEvent> = []
-      for (const e of events) {
-        if (e._tag === "FeedStatus") yield* recordFeedStatus(e)
-        else if (e.receivedTs !== undefined)
-          timed.push({ exchange: e.exchange, symbol: e.symbol, exchangeTs: e.exchangeTs, receivedTs: e.receivedTs })
-      }
-      yield* observeEvents("ingest", timed)
-      if (letters.length > 0) {
-        const byError = new Map<string, number>()
-        for (const l of letters) byError.set(l.error, (byError.get(l.error) ?? 0) + 1)
-        for (const [error, n] of byError) yield* recordDeadLetters("ingest", error, n)
-      }
-    })
+  ): Effect.Effect<void> => {
+    const statuses: Array<FeedStatus> = []
+    const timed: Array<TimedEvent> = []
+    for (const e of events) {
+      if (e._tag === "FeedStatus") statuses.push(e)
+      else if (e.receivedTs !== undefined)
+        timed.push({ exchange: e.exchange, symbol: e.symbol, exchangeTs: e.exchangeTs, receivedTs: e.receivedTs })
+    }
+    const deadLettersByError = new Map<string, number>()
+    for (const l of letters) deadLettersByError.set(l.error, (deadLettersByError.get(l.error) ?? 0) + 1)
+    return recordIngestChunk({ framesByExchange: framesBy, statuses, timed, deadLettersByError })
+  }
 
   /**
    * Encodes and hands the records to the bus in the producer span whose context
