@@ -67,18 +67,21 @@ export const publishTraced = <A, E, R>(
   publish: (records: ReadonlyArray<OutgoingRecord>) => Effect.Effect<A, E, R>,
   options: ConsumerSpanOptions = {}
 ): Effect.Effect<A, E, R> =>
-  Effect.flatMap(injectTraceHeaders(records), publish).pipe(
-    Effect.withSpan(name, {
-      kind: "producer",
-      attributes: {
-        "messaging.system": "kafka",
-        "messaging.operation": "publish",
-        "messaging.destination.name": destinations(records),
-        "messaging.batch.message_count": records.length,
-        ...options.attributes
-      }
-    })
-  )
+  // Data-first with captureStackTrace: false, here and in withConsumerSpan:
+  // otherwise every batch's span captures a call-site stack (an Error), whose
+  // frame is always this helper; that was 3 % of the candles role's time at
+  // 1 000 events/s, where batches are a record or two.
+  Effect.withSpan(Effect.flatMap(injectTraceHeaders(records), publish), name, {
+    kind: "producer",
+    attributes: {
+      "messaging.system": "kafka",
+      "messaging.operation": "publish",
+      "messaging.destination.name": destinations(records),
+      "messaging.batch.message_count": records.length,
+      ...options.attributes
+    },
+    captureStackTrace: false
+  })
 
 /** Distinct topics of a batch, comma-separated (span attribute). */
 const destinations = (records: ReadonlyArray<Pick<OutgoingRecord, "topic">>): string => {
@@ -139,6 +142,7 @@ export const withConsumerSpan =
       kind: "consumer",
       attributes,
       links,
+      captureStackTrace: false,
       ...(parent === undefined ? { root: true } : { parent })
     })
   }
