@@ -108,6 +108,7 @@ interface SearchStep {
   readonly sourceLate: Percentiles
   readonly bounded: boolean
   readonly cpuSeconds: Record<string, number>
+  readonly contention: Contention
   readonly uptime: string
 }
 
@@ -125,6 +126,36 @@ const watchedPids = (stack: Stack): Record<string, number> => {
 }
 const schedOf = (pids: Record<string, number>): Record<string, SchedCounters> =>
   Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, processSched(pid)]))
+
+/** Counters at the start of a window; call the result at its end for the window's contention. */
+const contentionWindow = (stack: Stack): (() => Contention) => {
+  const pids = watchedPids(stack)
+  const [machine0, sched0, t0] = [machineCounters(), schedOf(pids), performance.now()]
+  return () => {
+    const [machine1, sched1, t1] = [machineCounters(), schedOf(pids), performance.now()]
+    return contention(machine0, machine1, sched0, sched1, (t1 - t0) / 1000, availableParallelism())
+  }
+}
+
+const printContention = (steps: ReadonlyArray<{ readonly rate: number; readonly contention: Contention }>) => {
+  console.log(
+    "\nthe machine over each step (bench/e2e/schedStats.ts): busy cores, context switches, and run-queue wait = time threads were runnable but waited for a CPU\n"
+  )
+  console.log(
+    "| offered/s | busy cores | steal | switches/s | run-queue wait, all threads (ms/s) | mean wait per timeslice | per process: CPU ms/s, wait ms/s, wait per timeslice |"
+  )
+  console.log("|---:|---:|---:|---:|---:|---:|---|")
+  for (const s of steps) {
+    const c = s.contention
+    const per = Object.entries(c.processes)
+      .sort((a, b) => b[1].cpuMsPerS - a[1].cpuMsPerS)
+      .map(([n, p]) => `${n} ${p.cpuMsPerS}/${p.waitMsPerS}/${p.waitPerSliceMs} ms`)
+      .join(", ")
+    console.log(
+      `| ${s.rate} | ${c.busyCores} | ${c.stealCores} | ${c.switchesPerS} | ${c.runQueueWaitMsPerS} | ${c.waitPerSliceMs} ms | ${per} |`
+    )
+  }
+}
 
 const cpuOf = (stack: Stack) => Object.fromEntries(stack.procs.map((p) => [p.name, cpuSeconds(p.pid)]))
 const cpuDelta = (a: Record<string, number>, b: Record<string, number>) =>
@@ -232,13 +263,11 @@ const latency = async () => {
       await sleep(warmS * 1000)
       await measureWindow(stack) // discard the warm-up
       const cpu0 = cpuOf(stack)
-      const pids = watchedPids(stack)
-      const [machine0, sched0, t0] = [machineCounters(), schedOf(pids), performance.now()]
+      const contentionSoFar = contentionWindow(stack)
       await sleep(stepS * 1000)
       const w = await measureWindow(stack)
       const cpu = cpuDelta(cpu0, cpuOf(stack))
-      const [machine1, sched1, t1] = [machineCounters(), schedOf(pids), performance.now()]
-      const contended = contention(machine0, machine1, sched0, sched1, (t1 - t0) / 1000, availableParallelism())
+      const contended = contentionSoFar()
       const lag = await stack.lag()
       stack.load.send("pause")
       const drained = await drain(stack, Number(args["drain-s"]))
@@ -291,23 +320,7 @@ const latency = async () => {
       `| ${s.rate} | ${(100 * tradeShare(s.probeCounts, s.sent)).toFixed(1)} % | ${row(s.receiptToBus)} | ${row(s.scheduleToBus)} | ${row(s.receiptToClickhouse)} | ${row(s.receiptToSignal)} | ${formatMicros(s.sourceLate.p99)} | ${JSON.stringify(s.lagAtEnd)} | ${JSON.stringify(s.cpuSeconds)} |`
     )
   }
-  console.log(
-    "\nthe machine over each step (bench/e2e/schedStats.ts): busy cores, context switches, and run-queue wait = time threads were runnable but waited for a CPU\n"
-  )
-  console.log(
-    "| offered/s | busy cores | steal | switches/s | run-queue wait, all threads (ms/s) | mean wait per timeslice | per process: CPU ms/s, wait ms/s, wait per timeslice |"
-  )
-  console.log("|---:|---:|---:|---:|---:|---:|---|")
-  for (const s of steps) {
-    const c = s.contention
-    const per = Object.entries(c.processes)
-      .sort((a, b) => b[1].cpuMsPerS - a[1].cpuMsPerS)
-      .map(([n, p]) => `${n} ${p.cpuMsPerS}/${p.waitMsPerS}/${p.waitPerSliceMs} ms`)
-      .join(", ")
-    console.log(
-      `| ${s.rate} | ${c.busyCores} | ${c.stealCores} | ${c.switchesPerS} | ${c.runQueueWaitMsPerS} | ${c.waitPerSliceMs} ms | ${per} |`
-    )
-  }
+  printContention(steps)
   const delivered = Math.max(
     ...steps.map((s) => {
       const c = s.probeCounts as { trades?: number; quotes?: number } | undefined
@@ -428,12 +441,14 @@ const search = async () => {
       if (i > 0) stack.load.send(`rate ${rate}`)
       await measureWindow(stack)
       const cpu0 = cpuOf(stack)
+      const contentionSoFar = contentionWindow(stack)
       await sleep((windowS * 1000) / 2)
       const lagMid = await stack.lag()
       await sleep((windowS * 1000) / 2)
       const lagEnd = await stack.lag()
       const w = await measureWindow(stack)
       const cpu = cpuDelta(cpu0, cpuOf(stack))
+      const contended = contentionSoFar()
       const sched = pct((w.probe as Record<string, HistogramSnapshot>).scheduleToBus)
       const late = pct(w.load.late as HistogramSnapshot)
       const sentRate = Number(w.load.sentWindow) / windowS
@@ -463,6 +478,7 @@ const search = async () => {
         sourceLate: late,
         bounded,
         cpuSeconds: cpu,
+        contention: contended,
         uptime: machine().uptime
       })
       console.error(
@@ -488,6 +504,7 @@ const search = async () => {
       `| ${s.rate} | ${Math.round(s.sentRate)} | ${totalLag(s.lagMid)} | ${JSON.stringify(s.lagEnd)} | ${formatMicros(s.scheduleToBus.p99)} | ${formatMicros(s.receiptToSignal.p99)} | ${formatMicros(s.sourceLate.p99)} | ${s.bounded ? "yes" : "no"} |`
     )
   }
+  printContention(steps)
   console.log(`\nhighest sustained offered rate: ${best}/s`)
   if (refs !== undefined) printRefs(refs, "highest sustained offered rate", best)
 }
