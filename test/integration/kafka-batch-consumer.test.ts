@@ -3,6 +3,8 @@ import { Effect, Stream } from "effect"
 import { beforeAll } from "vitest"
 import { HEADER } from "../../src/domain/Topics.ts"
 import * as KafkaBus from "../../src/layers/KafkaBus.ts"
+import type { ConsumerAddon, ConsumerHandle } from "../../src/layers/kafka/batchConsumer.ts"
+import { decodeConsumed } from "../../src/layers/kafka/batchConsumer.ts"
 import { loadBatchAddon } from "../../src/layers/kafka/batchProducer.ts"
 import type { BusRecord, Bus as BusService, OutgoingRecord } from "../../src/services/Bus.ts"
 import { Bus } from "../../src/services/Bus.ts"
@@ -55,6 +57,27 @@ const readAll = (bus: BusService["Service"], topic: string, n: number) =>
     })
   )
 
+const consumerAddon = (): ConsumerAddon => {
+  const loaded = loadBatchAddon()
+  if (!("addon" in loaded)) throw new Error(loaded.failure)
+  return loaded.addon.consumer
+}
+
+const delay = (ms: number) => Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, ms)))
+
+/** Polls until a record with this value arrives (or the deadline): the values polled on the way. */
+const pollFor = (addon: ConsumerAddon, handle: ConsumerHandle, value: string, deadlineMs: number) =>
+  Effect.gen(function* () {
+    const seen: Array<string> = []
+    for (let waited = 0; waited < deadlineMs && !seen.includes(value); waited += 20) {
+      const result = addon.poll(handle, 100)
+      assert.isNull(result.error)
+      for (const r of decodeConsumed(result.batch)) seen.push(Buffer.from(r.value).toString())
+      if (!seen.includes(value)) yield* delay(20)
+    }
+    return seen
+  })
+
 const byPosition = (rs: ReadonlyArray<BusRecord>) =>
   [...rs].sort((a, b) => a.partition - b.partition || a.offset - b.offset)
 
@@ -63,8 +86,55 @@ layer(KafkaBus.layer({ brokers, clientId: "mf-batch-consumer-test" }), { exclude
   (it) => {
     it("the addon carries the consumer, so the bus does not fall back to the binding's", () => {
       const loaded = loadBatchAddon()
-      assert.isTrue("addon" in loaded && typeof loaded.addon.consumer.consume === "function")
+      assert.isTrue("addon" in loaded && typeof loaded.addon.consumer.poll === "function")
     })
+
+    // The addon's poll never blocks: a consumer waiting for records is woken by
+    // librdkafka signalling that its queue is no longer empty. Without that
+    // signal the bus would still get every record, but only on its poll timer,
+    // 100 ms late; this checks the signal itself.
+    it.effect("an idle consumer is told when a record arrives, and its next poll returns it", () =>
+      Effect.gen(function* () {
+        const bus = yield* Bus
+        const addon = consumerAddon()
+        const topic = uniqueName("batch-readable")
+        yield* bus.createTopics([testTopic(topic, 1, "readable signal test")])
+        let signals = 0
+        const handle = addon.create(
+          {
+            "bootstrap.servers": brokers,
+            "group.id": uniqueName("readable"),
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": "false"
+          },
+          () => {},
+          () => {
+            signals++
+          }
+        )
+        addon.incrementalAssign(handle, [topic], Int32Array.of(0))
+        yield* bus.publish([{ topic, key: null, value: encoder.encode("first") }])
+        assert.include(yield* pollFor(addon, handle, "first", 15_000), "first", "the fetcher is running")
+        // Drained: an empty poll means an empty queue, whose next arrival signals.
+        assert.strictEqual(addon.poll(handle, 100).batch.meta.length, 0)
+        yield* delay(300)
+        addon.poll(handle, 100)
+        signals = 0
+
+        yield* bus.publish([{ topic, key: null, value: encoder.encode("second") }])
+        for (let waited = 0; signals === 0 && waited < 10_000; waited += 10) yield* delay(10)
+        assert.isAbove(signals, 0, "the record's arrival signalled readable without a poll")
+        const result = addon.poll(handle, 100)
+        assert.deepStrictEqual(
+          decodeConsumed(result.batch).map((r) => Buffer.from(r.value).toString()),
+          ["second"]
+        )
+        yield* Effect.promise(
+          () => new Promise<void>((resolve, reject) => addon.close(handle, (err) => (err ? reject(err) : resolve())))
+        )
+        assert.throws(() => addon.poll(handle, 1), /closed/)
+      })
+    )
 
     it.effect("decodes every record exactly as the binding's consumer reads it, and as it was published", () =>
       Effect.gen(function* () {

@@ -223,16 +223,26 @@ describe("one trace across the role processes (Jaeger)", () => {
       assert.match(roles.sink.output(), new RegExp(`sink clickhouse: ${TRADES} records, ${TRADES} written`))
 
       // The roles flushed their spans on exit; Jaeger's collector batches what it
-      // receives before it is queryable, so wait (bounded) for every stage's batch span.
+      // receives before it is queryable, so wait (bounded) for every stage's batch
+      // span and for the spans they name as parents (one process's spans can
+      // become queryable before another's).
       const stageOps = ["sink.clickhouse.batch", "candles.batch", "features.batch", "signals.batch"]
+      const complete = (t: JaegerTrace): boolean => {
+        const ids = new Set(t.spans.map((s) => s.spanID))
+        const stages = t.spans.filter((s) => stageOps.includes(s.operationName))
+        return (
+          stageOps.every((op) => stages.some((s) => s.operationName === op)) &&
+          stages.every((s) => s.references.every((r) => r.refType !== "CHILD_OF" || ids.has(r.spanID)))
+        )
+      }
       const traces = await Effect.runPromise(
         eventually(
           tracesOfIngest(ingestPid, startMicros),
           (ts) => {
             const t = widest(ts)
-            return t !== undefined && stageOps.every((op) => t.spans.some((s) => s.operationName === op))
+            return t !== undefined && complete(t)
           },
-          { what: "every stage's batch span in the trace", timeout: "30 seconds", every: "500 millis" }
+          { what: "every stage's batch span and its parent in the trace", timeout: "30 seconds", every: "500 millis" }
         ).pipe(Effect.orElseSucceed(() => [] as ReadonlyArray<JaegerTrace>))
       )
       const trace = widest(traces.length > 0 ? traces : await Effect.runPromise(tracesOfIngest(ingestPid, startMicros)))

@@ -6,17 +6,26 @@
  * thread (35-45 % of a sink's busy time, BENCHMARKS.md).
  *
  * Threads:
- *  - consume(), metadata() and seek() run librdkafka's blocking calls on libuv
- *    worker threads (napi async work); everything else runs on the JS thread.
+ *  - poll() never blocks: it takes what librdkafka has already fetched, on
+ *    the JS thread. When the consumer queue goes from empty to non-empty,
+ *    librdkafka calls on_readable on its own thread, which wakes JS through a
+ *    thread-safe function ("readable"); the JS side polls again then, or after
+ *    its own timeout. A blocking poll on a libuv worker cost a pool thread's
+ *    wakeup and a hand-back per batch (600-1 000 thread switches a second per
+ *    consumer at 10 000 events/s, BENCHMARKS.md), and held one of libuv's four
+ *    pool threads per consumer while it waited.
+ *  - metadata() and seek() run librdkafka's blocking calls on libuv worker
+ *    threads (napi async work); close() too.
  *  - Rebalance, commit and error callbacks are served by rd_kafka_consumer_poll,
- *    so they run on a consume worker: they are queued here (mutex) and handed
- *    to JS with that consume's result, in the order they happened. The JS side
- *    answers rebalances itself (incrementalAssign/Unassign) between consumes,
- *    as it does with the binding; only while closing does the callback answer
- *    them directly, since nobody consumes any more.
+ *    so they run inside poll(): they are queued here (mutex) and handed to JS
+ *    with that poll's result, in the order they happened. The JS side answers
+ *    rebalances itself (incrementalAssign/Unassign) between polls, as it does
+ *    with the binding; only while closing (rd_kafka_consumer_close, on a
+ *    worker) does the callback answer them directly, since nobody polls.
  *  - Log lines arrive on librdkafka's own threads and go to JS through a
  *    thread-safe function (connect watches them for security failures).
- *  - close() waits for a consume still running before it closes the handle.
+ *  - close() waits for a poll, metadata or seek still running before it
+ *    closes the handle, and stops the readable signal first.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -50,7 +59,12 @@ typedef struct Consumer {
   atomic_int closing;
   int closed; /* JS thread only */
   napi_threadsafe_function logs;
-  /* Owners: the JS handle and the log function; the last to finalise frees. */
+  /* The consumer queue (messages and callbacks) and its empty -> non-empty signal. */
+  rd_kafka_queue_t* queue;
+  napi_threadsafe_function readable;
+  /* Set while a readable call is on its way to JS: one wakeup is enough. */
+  atomic_int signalled;
+  /* Owners: the JS handle, the log and the readable functions; the last to finalise frees. */
   atomic_int owners;
 } Consumer;
 
@@ -60,10 +74,10 @@ typedef struct LogLine {
   char message[1024];
 } LogLine;
 
-/* Queues a callback's event for JS. Called from a callback served by a
- * consume's rd_kafka_consumer_poll: rd_kafka_yield makes that poll return now
- * instead of waiting out its timeout, so a commit answer or a rebalance
- * reaches JS at once (a commit otherwise waited up to the poll timeout). */
+/* Queues a callback's event for JS. Called from a callback served by
+ * rd_kafka_consumer_poll: rd_kafka_yield makes that poll return now, so the
+ * event reaches JS before any further message (a rebalance must be answered
+ * before records of the new assignment are taken). */
 static void push_event(rd_kafka_t* rk, Consumer* c, Event* e) {
   pthread_mutex_lock(&c->lock);
   if (c->tail == NULL) c->head = e;
@@ -189,6 +203,24 @@ static void call_log(napi_env env, napi_value cb, void* context, void* data) {
   free(line);
 }
 
+/* librdkafka's thread, queue lock held: only wake JS (no librdkafka calls here). */
+static void on_readable(rd_kafka_t* rk, void* opaque) {
+  Consumer* c = opaque;
+  if (atomic_exchange(&c->signalled, 1) != 0) return;
+  if (napi_call_threadsafe_function(c->readable, NULL, napi_tsfn_nonblocking) != napi_ok) atomic_store(&c->signalled, 0);
+}
+
+static void call_readable(napi_env env, napi_value cb, void* context, void* data) {
+  Consumer* c = context;
+  /* Cleared before JS polls: whatever arrives after that poll signals anew. */
+  atomic_store(&c->signalled, 0);
+  if (env != NULL && cb != NULL) {
+    napi_value undefined, result;
+    napi_get_undefined(env, &undefined);
+    napi_call_function(env, undefined, cb, 0, NULL, &result);
+  }
+}
+
 static void release_owner(Consumer* c) {
   if (atomic_fetch_sub(&c->owners, 1) != 1) return;
   pthread_mutex_destroy(&c->lock);
@@ -197,7 +229,7 @@ static void release_owner(Consumer* c) {
   free(c);
 }
 
-static void logs_finalize(napi_env env, void* data, void* hint) { release_owner(data); }
+static void function_finalize(napi_env env, void* data, void* hint) { release_owner(data); }
 
 static void handle_finalize(napi_env env, void* data, void* hint) { release_owner(data); }
 
@@ -337,13 +369,13 @@ static void call_back(napi_env env, napi_ref cb_ref, size_t argc, napi_value* ar
 
 /* ---------- create / subscribe ---------- */
 
-/* create(config: Record<string, string>, onLog(line)) -> handle */
+/* create(config: Record<string, string>, onLog(line), onReadable()) -> handle */
 static napi_value create(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 2) {
-    napi_throw_type_error(env, NULL, "kafka-batch: consumer create(config, onLog)");
+  if (argc < 3) {
+    napi_throw_type_error(env, NULL, "kafka-batch: consumer create(config, onLog, onReadable)");
     return NULL;
   }
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
@@ -362,7 +394,7 @@ static napi_value create(napi_env env, napi_callback_info info) {
   atomic_init(&c->owners, 1);
   napi_value name;
   napi_create_string_utf8(env, "marketflow-kafka-consumer-log", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_threadsafe_function(env, argv[1], NULL, name, 0, 1, c, logs_finalize, NULL, call_log, &c->logs) !=
+  if (napi_create_threadsafe_function(env, argv[1], NULL, name, 0, 1, c, function_finalize, NULL, call_log, &c->logs) !=
       napi_ok) {
     rd_kafka_conf_destroy(conf);
     pthread_mutex_destroy(&c->lock);
@@ -373,6 +405,19 @@ static napi_value create(napi_env env, napi_callback_info info) {
   }
   /* Log lines must not keep the process alive. */
   napi_unref_threadsafe_function(env, c->logs);
+  napi_value readable_name;
+  napi_create_string_utf8(env, "marketflow-kafka-consumer-readable", NAPI_AUTO_LENGTH, &readable_name);
+  if (napi_create_threadsafe_function(env, argv[2], NULL, readable_name, 0, 1, c, function_finalize, c, call_readable,
+                                      &c->readable) != napi_ok) {
+    rd_kafka_conf_destroy(conf);
+    c->closed = 1;
+    napi_release_threadsafe_function(c->logs, napi_tsfn_abort);
+    throw_last(env, "napi_create_threadsafe_function");
+    return NULL;
+  }
+  atomic_fetch_add(&c->owners, 1);
+  /* Nor does waiting for records: the JS side's poll timer decides that. */
+  napi_unref_threadsafe_function(env, c->readable);
   rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
   rd_kafka_conf_set_offset_commit_cb(conf, on_commit);
   rd_kafka_conf_set_error_cb(conf, on_error);
@@ -383,13 +428,17 @@ static napi_value create(napi_env env, napi_callback_info info) {
   if (c->rk == NULL) {
     rd_kafka_conf_destroy(conf);
     c->closed = 1;
-    /* The log function's finaliser, its only owner, frees the consumer. */
+    /* The two functions' finalisers, its only owners, free the consumer. */
     napi_release_threadsafe_function(c->logs, napi_tsfn_abort);
+    napi_release_threadsafe_function(c->readable, napi_tsfn_abort);
     throw_kafka(env, RD_KAFKA_RESP_ERR__INVALID_ARG, errstr);
     return NULL;
   }
-  /* One queue for messages and callbacks: rd_kafka_consumer_poll serves both. */
+  /* One queue for messages and callbacks: rd_kafka_consumer_poll serves both,
+   * and its empty -> non-empty transition is what wakes JS. */
   rd_kafka_poll_set_consumer(c->rk);
+  c->queue = rd_kafka_queue_get_consumer(c->rk);
+  if (c->queue != NULL) rd_kafka_queue_cb_event_enable(c->queue, on_readable, c);
   napi_value handle;
   atomic_fetch_add(&c->owners, 1);
   NAPI_OK(env, napi_create_external(env, c, handle_finalize, NULL, &handle));
@@ -452,11 +501,7 @@ static int append(Grow* g, const void* src, size_t n) {
 #define MAX_TOPICS 64
 
 typedef struct Consume {
-  Consumer* c;
   uint32_t max;
-  int timeout_ms;
-  napi_async_work work;
-  napi_ref callback_ref;
   uint32_t n;
   Grow bytes, meta, nums, hdrs;
   char* topics[MAX_TOPICS];
@@ -508,19 +553,17 @@ static int pack(Consume* k, const rd_kafka_message_t* m) {
   return append(&k->meta, meta, sizeof meta) && append(&k->nums, nums, sizeof nums);
 }
 
-static void consume_execute(napi_env env, void* data) {
-  Consume* k = data;
-  Consumer* c = k->c;
+/* Takes what is already fetched, up to k->max, without waiting. */
+static void fill(Consumer* c, Consume* k) {
   if (!enter(c)) {
     k->err = RD_KAFKA_RESP_ERR__DESTROY;
     k->errstr = strdup("consumer is closed");
     return;
   }
-  /* Wait (up to the timeout) for the first message only, then take what is
-   * already fetched: a batch never waits for records that are not there. */
   for (uint32_t i = 0; i < k->max && !atomic_load(&c->closing); i++) {
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(c->rk, i == 0 ? k->timeout_ms : 0);
-    /* NULL: nothing fetched in time, or a callback yielded (its event is queued). */
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(c->rk, 0);
+    /* NULL: the queue is empty (its next message signals readable), or a
+     * callback yielded (its event is queued and goes to JS with this batch). */
     if (m == NULL) break;
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       k->err = m->err;
@@ -557,24 +600,20 @@ static void free_consume(Consume* k) {
   free(k->hdrs.data);
   for (uint32_t t = 0; t < k->ntopics; t++) free(k->topics[t]);
   free(k->errstr);
-  free(k);
 }
 
-/* cb(error | null, batch { topics, meta, nums, headers, bytes }, events) */
-static void consume_complete(napi_env env, napi_status status, void* data) {
-  Consume* k = data;
-  napi_delete_async_work(env, k->work);
-  napi_value args[3], batch, topics, bytes;
-  args[0] = NULL;
+/* { error: Error | null, batch: { topics, meta, nums, headers, bytes }, events } */
+static napi_value poll_result(napi_env env, Consumer* c, Consume* k) {
+  napi_value result, error, batch, topics, bytes;
   if (k->oom) {
     /* A message was taken from librdkafka but not handed over: fatal, so the
      * member restarts from its committed offsets instead of skipping it. */
     napi_value fatal;
-    args[0] = kafka_error(env, RD_KAFKA_RESP_ERR__FAIL, "kafka-batch: out of memory packing a consumed batch");
+    error = kafka_error(env, RD_KAFKA_RESP_ERR__FAIL, "kafka-batch: out of memory packing a consumed batch");
     napi_get_boolean(env, true, &fatal);
-    napi_set_named_property(env, args[0], "isFatal", fatal);
-  } else if (k->err != 0) args[0] = kafka_error(env, k->err, k->errstr != NULL ? k->errstr : rd_kafka_err2str(k->err));
-  else napi_get_null(env, &args[0]);
+    napi_set_named_property(env, error, "isFatal", fatal);
+  } else if (k->err != 0) error = kafka_error(env, k->err, k->errstr != NULL ? k->errstr : rd_kafka_err2str(k->err));
+  else napi_get_null(env, &error);
   napi_create_object(env, &batch);
   napi_create_array_with_length(env, k->ntopics, &topics);
   for (uint32_t t = 0; t < k->ntopics; t++) {
@@ -593,36 +632,30 @@ static void consume_complete(napi_env env, napi_status status, void* data) {
   if (meta != NULL) napi_set_named_property(env, batch, "meta", meta);
   if (nums != NULL) napi_set_named_property(env, batch, "nums", nums);
   if (hdrs != NULL) napi_set_named_property(env, batch, "headers", hdrs);
-  args[1] = batch;
-  Event* events = take_events(k->c);
-  args[2] = events_to_js(env, events);
+  Event* events = take_events(c);
+  napi_value evs = events_to_js(env, events);
   free_events(events);
-  napi_ref cb = k->callback_ref;
-  free_consume(k);
-  call_back(env, cb, 3, args);
+  napi_create_object(env, &result);
+  napi_set_named_property(env, result, "error", error);
+  napi_set_named_property(env, result, "batch", batch);
+  napi_set_named_property(env, result, "events", evs);
+  return result;
 }
 
-/* consume(handle, max, timeoutMs, cb) */
-static napi_value consume(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+/* poll(handle, max) -> { error, batch, events }: what is already fetched, never waiting. */
+static napi_value poll_consumer(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
   NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Consumer* c = argc < 4 ? NULL : consumer_of(env, argv[0]);
+  Consumer* c = argc < 2 ? NULL : consumer_of(env, argv[0]);
   if (c == NULL) return NULL;
-  Consume* k = calloc(1, sizeof *k);
-  if (k == NULL) {
-    napi_throw_error(env, NULL, "kafka-batch: out of memory");
-    return NULL;
-  }
-  k->c = c;
-  napi_get_value_uint32(env, argv[1], &k->max);
-  napi_get_value_int32(env, argv[2], &k->timeout_ms);
-  napi_create_reference(env, argv[3], 1, &k->callback_ref);
-  napi_value name;
-  napi_create_string_utf8(env, "marketflow-kafka-consume", NAPI_AUTO_LENGTH, &name);
-  NAPI_OK(env, napi_create_async_work(env, NULL, name, consume_execute, consume_complete, k, &k->work));
-  NAPI_OK(env, napi_queue_async_work(env, k->work));
-  return NULL;
+  Consume k;
+  memset(&k, 0, sizeof k);
+  napi_get_value_uint32(env, argv[1], &k.max);
+  fill(c, &k);
+  napi_value result = poll_result(env, c, &k);
+  free_consume(&k);
+  return result;
 }
 
 /* ---------- blocking requests on a worker: metadata (connect), seek, close ---------- */
@@ -647,6 +680,13 @@ static void request_execute(napi_env env, void* data) {
     atomic_store(&c->closing, 1);
     while (c->busy > 0) pthread_cond_wait(&c->idle, &c->lock);
     pthread_mutex_unlock(&c->lock);
+    /* No readable calls once the handle is going: the function is released
+     * when this request completes. */
+    if (c->queue != NULL) {
+      rd_kafka_queue_cb_event_enable(c->queue, NULL, NULL);
+      rd_kafka_queue_destroy(c->queue);
+      c->queue = NULL;
+    }
     /* Serves the final revocation through on_rebalance, which answers it itself now. */
     r->err = rd_kafka_consumer_close(c->rk);
     rd_kafka_destroy(c->rk);
@@ -682,6 +722,7 @@ static void request_complete(napi_env env, napi_status status, void* data) {
   if (r->kind == REQ_CLOSE) {
     /* Log lines still queued are delivered before the finaliser frees the consumer. */
     napi_release_threadsafe_function(r->c->logs, napi_tsfn_release);
+    napi_release_threadsafe_function(r->c->readable, napi_tsfn_release);
   }
   napi_ref cb = r->callback_ref;
   free(r);
@@ -800,7 +841,7 @@ void consumer_register(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"create", NULL, create, NULL, NULL, NULL, napi_enumerable, NULL},
       {"subscribe", NULL, subscribe, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"consume", NULL, consume, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"poll", NULL, poll_consumer, NULL, NULL, NULL, napi_enumerable, NULL},
       {"metadata", NULL, metadata, NULL, NULL, NULL, napi_enumerable, NULL},
       {"seek", NULL, seek, NULL, NULL, NULL, napi_enumerable, NULL},
       {"incrementalAssign", NULL, incremental_assign, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -2,7 +2,7 @@ import type { BusRecord } from "../../services/Bus.ts"
 
 /**
  * The batch consumer in our native addon (native/kafka-batch/src/consumer.c):
- * consume(n) returns a batch as flat arrays over one byte buffer. Decoding it
+ * poll(n) returns a batch as flat arrays over one byte buffer. Decoding it
  * here costs a record object, a value view and the header strings per message;
  * the binding built a message object, key and value Buffers and an object plus
  * a Buffer per header through N-API calls, which dominated a sink's busy time.
@@ -47,6 +47,12 @@ export type ConsumerEvent =
     }
   | { readonly kind: "error"; readonly code: number; readonly fatal: boolean; readonly message: string }
 
+export interface PollResult {
+  readonly error: (Error & { readonly code?: number; readonly isFatal?: boolean }) | null
+  readonly batch: PackedConsumed
+  readonly events: ReadonlyArray<ConsumerEvent>
+}
+
 export interface AddonLog {
   readonly severity: number
   readonly fac: string
@@ -56,20 +62,23 @@ export interface AddonLog {
 type Callback = (err: (Error & { readonly code?: number }) | null) => void
 
 export interface ConsumerAddon {
-  /** librdkafka properties as strings; throws {code, message} on a bad one. `onLog` gets librdkafka's log lines. */
-  readonly create: (config: Readonly<Record<string, string>>, onLog: (line: AddonLog) => void) => ConsumerHandle
+  /**
+   * librdkafka properties as strings; throws {code, message} on a bad one.
+   * `onLog` gets librdkafka's log lines; `onReadable` is called (on the JS
+   * thread) when records or callbacks arrive in an empty consumer queue.
+   */
+  readonly create: (
+    config: Readonly<Record<string, string>>,
+    onLog: (line: AddonLog) => void,
+    onReadable: () => void
+  ) => ConsumerHandle
   readonly subscribe: (c: ConsumerHandle, topics: ReadonlyArray<string>) => void
-  /** Waits up to timeoutMs for a first message, then takes what is already fetched, up to max. */
-  readonly consume: (
-    c: ConsumerHandle,
-    max: number,
-    timeoutMs: number,
-    done: (
-      err: (Error & { readonly code?: number; readonly isFatal?: boolean }) | null,
-      batch: PackedConsumed,
-      events: ReadonlyArray<ConsumerEvent>
-    ) => void
-  ) => void
+  /**
+   * What is already fetched, up to max, without waiting; with the callbacks
+   * librdkafka served meanwhile. An empty result means the queue is empty and
+   * its next arrival calls onReadable. Throws when the consumer is closed.
+   */
+  readonly poll: (c: ConsumerHandle, max: number) => PollResult
   /** One metadata round trip (what connecting waits for). */
   readonly metadata: (c: ConsumerHandle, timeoutMs: number, done: Callback) => void
   readonly seek: (
@@ -90,7 +99,7 @@ export interface ConsumerAddon {
     partitions: Int32Array,
     offsets: Float64Array
   ) => void
-  /** Queues an asynchronous commit; the broker's answer is a "commit" event of a later consume. */
+  /** Queues an asynchronous commit; the broker's answer is a "commit" event of a later poll. */
   readonly commit: (
     c: ConsumerHandle,
     topics: ReadonlyArray<string>,

@@ -1,5 +1,5 @@
 import type { BusRecord, TopicPartition } from "../../services/Bus.ts"
-import type { AddonLog, ConsumerAddon, ConsumerHandle, TopicPartitionOffset } from "./batchConsumer.ts"
+import type { AddonLog, ConsumerAddon, ConsumerHandle, PollResult, TopicPartitionOffset } from "./batchConsumer.ts"
 import { decodeConsumed } from "./batchConsumer.ts"
 import { addonConfig } from "./batchProducer.ts"
 import type { Connectable, NativeLog, NativeMessage } from "./native.ts"
@@ -14,7 +14,7 @@ import { newConsumer } from "./native.ts"
  */
 export interface ConsumerClient extends Connectable {
   readonly subscribe: (topics: ReadonlyArray<string>) => void
-  /** Up to n records; waits at most POLL_MS for the first. Records may come with an error. */
+  /** Up to n records; waits at most POLL_MS for the first. Records may come with an error; done may run before consume returns. */
   readonly consume: (n: number, done: (err: unknown, records: ReadonlyArray<BusRecord>) => void) => void
   readonly incrementalAssign: (partitions: ReadonlyArray<TopicPartition>) => void
   readonly incrementalUnassign: (partitions: ReadonlyArray<TopicPartition>) => void
@@ -37,6 +37,8 @@ export interface ConsumerHooks {
 }
 
 export const POLL_MS = 100
+
+type ConsumeDone = (err: unknown, records: ReadonlyArray<BusRecord>) => void
 
 type Config = Record<string, string | number | boolean>
 
@@ -135,10 +137,65 @@ const codeError = (code: number, message: string, fatal: boolean): Error & { cod
 
 export const addonClient = (addon: ConsumerAddon, config: Config, hooks: ConsumerHooks): ConsumerClient => {
   const logListeners = new Set<(log: NativeLog) => void>()
-  const handle: ConsumerHandle = addon.create(addonConfig(config), (line: AddonLog) => {
-    for (const l of logListeners) l(line)
-  })
   let lost = false
+
+  const deliver = (result: PollResult, done: ConsumeDone): void => {
+    for (const e of result.events) {
+      if (e.kind === "rebalance") {
+        lost = e.lost
+        hooks.rebalance(codeError(e.code, "rebalance", false), e.partitions)
+      } else if (e.kind === "commit") {
+        hooks.commitAnswer(e.code === 0 ? null : codeError(e.code, e.message, false), e.partitions)
+      } else {
+        hooks.error(codeError(e.code, e.message, e.fatal))
+      }
+    }
+    let records: ReadonlyArray<BusRecord>
+    try {
+      records = decodeConsumed(result.batch)
+    } catch (cause) {
+      // A batch the addon could not fill in (out of memory): fatal, so the
+      // member restarts from its committed offsets rather than skip it.
+      done(codeError(-1, `kafka-batch: undecodable consumed batch: ${String(cause)}`, true), [])
+      return
+    }
+    done(result.error ?? undefined, records)
+  }
+
+  // At most one consume waits at a time (the bus's poll loop is its only
+  // caller): it is answered when the addon signals readable, or after POLL_MS
+  // with whatever there is, so librdkafka is still polled (rebalances served,
+  // max.poll.interval.ms kept) however quiet the topics are.
+  let waiting: { readonly n: number; readonly done: ConsumeDone } | undefined
+  let timer: ReturnType<typeof setTimeout> | undefined
+
+  const take = (n: number, done: ConsumeDone): PollResult | undefined => {
+    try {
+      return addon.poll(handle, n)
+    } catch (err) {
+      done(err, [])
+      return undefined
+    }
+  }
+
+  const answer = (): void => {
+    const w = waiting
+    if (w === undefined) return
+    waiting = undefined
+    if (timer !== undefined) clearTimeout(timer)
+    timer = undefined
+    const result = take(w.n, w.done)
+    if (result !== undefined) deliver(result, w.done)
+  }
+
+  const handle: ConsumerHandle = addon.create(
+    addonConfig(config),
+    (line: AddonLog) => {
+      for (const l of logListeners) l(line)
+    },
+    answer
+  )
+
   return {
     connect: (options, cb) => {
       addon.metadata(handle, options.timeout ?? 30_000, (err) => cb(err))
@@ -154,29 +211,16 @@ export const addonClient = (addon: ConsumerAddon, config: Config, hooks: Consume
     on: (_event, listener) => logListeners.add(listener),
     removeListener: (_event, listener) => logListeners.delete(listener),
     subscribe: (topics) => addon.subscribe(handle, topics),
-    consume: (n, done) =>
-      addon.consume(handle, n, POLL_MS, (err, batch, events) => {
-        for (const e of events) {
-          if (e.kind === "rebalance") {
-            lost = e.lost
-            hooks.rebalance(codeError(e.code, "rebalance", false), e.partitions)
-          } else if (e.kind === "commit") {
-            hooks.commitAnswer(e.code === 0 ? null : codeError(e.code, e.message, false), e.partitions)
-          } else {
-            hooks.error(codeError(e.code, e.message, e.fatal))
-          }
-        }
-        let records: ReadonlyArray<BusRecord>
-        try {
-          records = decodeConsumed(batch)
-        } catch (cause) {
-          // A batch the addon could not fill in (out of memory): fatal, so the
-          // member restarts from its committed offsets rather than skip it.
-          done(codeError(-1, `kafka-batch: undecodable consumed batch: ${String(cause)}`, true), [])
-          return
-        }
-        done(err ?? undefined, records)
-      }),
+    consume: (n, done) => {
+      const result = take(n, done)
+      if (result === undefined) return
+      if (result.error !== null || result.events.length > 0 || result.batch.meta.length > 0) {
+        deliver(result, done)
+        return
+      }
+      waiting = { n, done }
+      timer = setTimeout(answer, POLL_MS)
+    },
     incrementalAssign: (partitions) => {
       const { topics, partitions: ps } = columns(partitions)
       addon.incrementalAssign(handle, topics, ps)
