@@ -7,11 +7,16 @@
  * and enumerates a JS header object per record; those crossings, not
  * librdkafka, bound publish throughput (BENCHMARKS.md, Bus section).
  *
- * Threads: JS calls (create, batch, produce, abort, close) run on the JS thread;
- * delivery reports run on this module's poll thread, and on the JS thread
- * while produce() runs; either only writes the record's slot in its batch and,
- * for the batch's last record, queues the batch on a thread-safe function.
- * The JS thread builds the typed arrays and calls the batch's callback once.
+ * Threads: JS calls (create, batch, produce, abort, close) run on the JS thread,
+ * and so do delivery reports: when librdkafka's main queue goes from empty to
+ * non-empty it calls on_readable on its own thread, which wakes the JS thread
+ * through the thread-safe function; that call serves the queue without
+ * waiting (rd_kafka_poll(rk, 0)). A report only writes the record's slot in
+ * its batch and, for the batch's last record, queues the batch on the same
+ * thread-safe function; the JS thread builds the typed arrays and calls the
+ * batch's callback once. (A poll thread blocking in rd_kafka_poll cost a
+ * thread wakeup and a hand-back per acknowledged request, BENCHMARKS.md.)
+ * Only close() serves the queue on a libuv worker, after turning the signal off.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -24,9 +29,9 @@
 
 typedef struct Producer {
   rd_kafka_t* rk;
-  pthread_t poller;
-  atomic_int stop;
-  int poller_running;
+  /* The main queue (delivery reports, errors) and whether a readable call is on its way. */
+  rd_kafka_queue_t* main;
+  atomic_int signalled;
   napi_threadsafe_function tsfn;
   /* Batches not yet returned to JS (JS thread only): the thread-safe function
    * keeps the event loop alive only while some are outstanding. */
@@ -77,7 +82,7 @@ typedef struct Batch {
 
 static char EMPTY[1];
 
-/* ---------- poll thread and librdkafka callbacks ---------- */
+/* ---------- librdkafka callbacks ---------- */
 
 static void finish_produce(Batch* b) {
   if (b->topics != NULL) {
@@ -121,10 +126,12 @@ static void on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque) 
  * kept for admin requests) already reports connection and security failures. */
 static void on_log(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {}
 
-static void* poll_loop(void* arg) {
-  Producer* p = arg;
-  while (!atomic_load(&p->stop)) rd_kafka_poll(p->rk, 100);
-  return NULL;
+/* librdkafka's thread, queue lock held: only wake JS (no librdkafka calls here).
+ * The readable call is the thread-safe function's call with no batch. */
+static void on_readable(rd_kafka_t* rk, void* opaque) {
+  Producer* p = opaque;
+  if (atomic_exchange(&p->signalled, 1) != 0) return;
+  if (napi_call_threadsafe_function(p->tsfn, NULL, napi_tsfn_nonblocking) != napi_ok) atomic_store(&p->signalled, 0);
 }
 
 /* ---------- back on the JS thread ---------- */
@@ -154,6 +161,14 @@ static void free_batch(napi_env env, Batch* b) {
 }
 
 static void call_js(napi_env env, napi_value unused, void* context, void* data) {
+  if (data == NULL) {
+    Producer* q = context;
+    /* Cleared before serving: whatever arrives after this poll signals anew.
+     * Reports served here settle their batches onto this same function. */
+    atomic_store(&q->signalled, 0);
+    if (env != NULL && !q->closed) rd_kafka_poll(q->rk, 0);
+    return;
+  }
   Batch* b = data;
   Producer* p = b->p;
   if (env == NULL) {
@@ -231,7 +246,7 @@ static napi_value create(napi_env env, napi_callback_info info) {
   }
   napi_value name;
   napi_create_string_utf8(env, "marketflow-batch-producer", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, p, tsfn_finalize, NULL, call_js, &p->tsfn) !=
+  if (napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, p, tsfn_finalize, p, call_js, &p->tsfn) !=
       napi_ok) {
     rd_kafka_destroy(p->rk);
     free(p);
@@ -239,13 +254,16 @@ static napi_value create(napi_env env, napi_callback_info info) {
     return NULL;
   }
   napi_unref_threadsafe_function(env, p->tsfn);
-  if (pthread_create(&p->poller, NULL, poll_loop, p) != 0) {
+  p->main = rd_kafka_queue_get_main(p->rk);
+  if (p->main == NULL) {
     rd_kafka_destroy(p->rk);
     napi_release_threadsafe_function(p->tsfn, napi_tsfn_abort);
-    napi_throw_error(env, NULL, "kafka-batch: could not start the poll thread");
+    napi_throw_error(env, NULL, "kafka-batch: the producer has no main queue");
     return NULL;
   }
-  p->poller_running = 1;
+  rd_kafka_queue_cb_event_enable(p->main, on_readable, p);
+  /* Reports that arrived before the signal was on are served by the next poll. */
+  rd_kafka_poll(p->rk, 0);
   napi_value handle;
   /* The Producer is freed by the thread-safe function's finaliser after close(). */
   NAPI_OK(env, napi_create_external(env, p, NULL, NULL, &handle));
@@ -507,13 +525,14 @@ typedef struct Close {
 static void close_execute(napi_env env, void* data) {
   Close* c = data;
   Producer* p = c->p;
+  /* From here this worker serves the queue: rd_kafka_flush polls it. */
+  rd_kafka_queue_cb_event_enable(p->main, NULL, NULL);
+  rd_kafka_queue_destroy(p->main);
+  p->main = NULL;
   c->flush_err = rd_kafka_flush(p->rk, c->timeout_ms);
   /* What the flush could not deliver fails (ERR__PURGE_*), so every batch is
    * returned to JS before the handle goes away. */
   rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-  atomic_store(&p->stop, 1);
-  if (p->poller_running) pthread_join(p->poller, NULL);
-  p->poller_running = 0;
   for (int k = 0; k < 50 && rd_kafka_outq_len(p->rk) > 0; k++) rd_kafka_poll(p->rk, 100);
   rd_kafka_poll(p->rk, 0);
   rd_kafka_destroy(p->rk);

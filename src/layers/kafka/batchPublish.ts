@@ -78,10 +78,15 @@ export const makeBatchSend = (options: KafkaBusOptions): Effect.Effect<Send | un
     // any publish's completion, and at the latest after 50 ms, since a publish
     // larger than the queue completes only after it produced its own rest.
     const roomWaiters = new Set<() => void>()
+    // Woken from a snapshot: a waiter resumes synchronously, and if its retry
+    // still finds the queue full it registers again; iterating the live set
+    // would wake that new registration too, and so on without ever yielding
+    // (a spin that only ended when another thread freed room).
     const wakeRoomWaiters = () => {
       if (roomWaiters.size === 0) return
-      for (const wake of roomWaiters) wake()
+      const waiting = [...roomWaiters]
       roomWaiters.clear()
+      for (const wake of waiting) wake()
     }
     const waitForRoom = Effect.callback<void>((resume) => {
       const wake = () => resume(Effect.void)

@@ -217,8 +217,10 @@ export const makeProducer = (options: KafkaBusOptions): Effect.Effect<KafkaProdu
         if (pending.remaining === 0 && pending.done !== undefined) pending.done()
       }
       if (roomWaiters.size > 0) {
-        for (const wake of roomWaiters) wake()
+        // From a snapshot: a woken publish that registers again must wait for the next report.
+        const waiting = [...roomWaiters]
         roomWaiters.clear()
+        for (const wake of waiting) wake()
       }
     }
 
