@@ -119,7 +119,8 @@ static void leave(Consumer* c) {
   pthread_mutex_unlock(&c->lock);
 }
 
-/* ---------- librdkafka callbacks (worker threads) ---------- */
+/* ---------- librdkafka callbacks: rebalance, commit and error inside rd_kafka_consumer_poll (the JS
+ * thread, or close's worker); log and readable on librdkafka's own threads ---------- */
 
 static int cooperative(rd_kafka_t* rk) { return strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0; }
 

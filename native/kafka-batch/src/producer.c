@@ -37,9 +37,9 @@ typedef struct Producer {
    * keeps the event loop alive only while some are outstanding. */
   uint32_t outstanding;
   int closed;
-  /* Error callbacks run wherever rd_kafka_poll runs (the poll thread and the
-   * JS thread during produce): the first fatal one claims the slot, fills it,
-   * then releases fatal_set. */
+  /* Error callbacks run wherever rd_kafka_poll runs (the JS thread, and
+   * close's worker): the first fatal one claims the slot, fills it, then
+   * releases fatal_set. */
   atomic_int fatal_claimed;
   atomic_int fatal_set;
   int fatal_code;
@@ -449,10 +449,10 @@ static napi_value produce(napi_env env, napi_callback_info info) {
         rk, RD_KAFKA_V_RKT(b->topics[r[0]]), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA), RD_KAFKA_V_MSGFLAGS(0),
         RD_KAFKA_V_VALUE(value, (size_t)(r[3] - start)), RD_KAFKA_V_KEY(key, key_len),
         RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(&b->slots[i]), RD_KAFKA_V_END);
-    /* Serve delivery reports here too, not only on the poll thread: a message
-     * is then mostly freed by the thread that allocated it, which glibc's
-     * per-thread caches serve without the arena lock (measured: ~10-15 % less
-     * CPU per record than leaving every report to the poll thread). */
+    /* Serve delivery reports during a long produce too, not only when the
+     * queue signals: room in librdkafka's queue comes back sooner, and a
+     * message is freed by the thread that allocated it, which glibc's
+     * per-thread caches serve without the arena lock. */
     if ((i & 255) == 255) rd_kafka_poll(rk, 0);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       if (hdrs != NULL) rd_kafka_headers_destroy(hdrs);
