@@ -81,3 +81,8 @@ int conf_from_object(napi_env env, napi_value object, rd_kafka_conf_t* conf, con
   }
   return 1;
 }
+
+void signal_once(atomic_int* pending, napi_threadsafe_function f) {
+  if (atomic_exchange(pending, 1) != 0) return;
+  if (napi_call_threadsafe_function(f, NULL, napi_tsfn_nonblocking) != napi_ok) atomic_store(pending, 0);
+}

@@ -3,6 +3,7 @@
 #define MARKETFLOW_KAFKA_BATCH_COMMON_H
 
 #include <node_api.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,5 +28,11 @@ int buffer_of(napi_env env, napi_value v, const uint8_t** data, size_t* len);
 int int32s_of(napi_env env, napi_value v, const int32_t** data, size_t* len);
 /* Sets every property of a JS object (values as strings) on conf; throws and returns 0 on a bad one. */
 int conf_from_object(napi_env env, napi_value object, rd_kafka_conf_t* conf, const char* what);
+
+/* A queue's readable signal (rd_kafka_queue_cb_event_enable): calls f with no
+ * data unless a call is already on its way (*pending set). The receiver clears
+ * *pending before it polls, so what arrives after that poll signals anew.
+ * Safe on librdkafka's threads with the queue lock held: no librdkafka call. */
+void signal_once(atomic_int* pending, napi_threadsafe_function f);
 
 #endif

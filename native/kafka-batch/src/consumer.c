@@ -204,11 +204,9 @@ static void call_log(napi_env env, napi_value cb, void* context, void* data) {
   free(line);
 }
 
-/* librdkafka's thread, queue lock held: only wake JS (no librdkafka calls here). */
 static void on_readable(rd_kafka_t* rk, void* opaque) {
   Consumer* c = opaque;
-  if (atomic_exchange(&c->signalled, 1) != 0) return;
-  if (napi_call_threadsafe_function(c->readable, NULL, napi_tsfn_nonblocking) != napi_ok) atomic_store(&c->signalled, 0);
+  signal_once(&c->signalled, c->readable);
 }
 
 static void call_readable(napi_env env, napi_value cb, void* context, void* data) {
@@ -230,9 +228,8 @@ static void release_owner(Consumer* c) {
   free(c);
 }
 
-static void function_finalize(napi_env env, void* data, void* hint) { release_owner(data); }
-
-static void handle_finalize(napi_env env, void* data, void* hint) { release_owner(data); }
+/* Finaliser of the handle and of both thread-safe functions: each is an owner. */
+static void owner_finalize(napi_env env, void* data, void* hint) { release_owner(data); }
 
 /* ---------- JS-thread helpers ---------- */
 
@@ -395,7 +392,7 @@ static napi_value create(napi_env env, napi_callback_info info) {
   atomic_init(&c->owners, 1);
   napi_value name;
   napi_create_string_utf8(env, "marketflow-kafka-consumer-log", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_threadsafe_function(env, argv[1], NULL, name, 0, 1, c, function_finalize, NULL, call_log, &c->logs) !=
+  if (napi_create_threadsafe_function(env, argv[1], NULL, name, 0, 1, c, owner_finalize, NULL, call_log, &c->logs) !=
       napi_ok) {
     rd_kafka_conf_destroy(conf);
     pthread_mutex_destroy(&c->lock);
@@ -408,7 +405,7 @@ static napi_value create(napi_env env, napi_callback_info info) {
   napi_unref_threadsafe_function(env, c->logs);
   napi_value readable_name;
   napi_create_string_utf8(env, "marketflow-kafka-consumer-readable", NAPI_AUTO_LENGTH, &readable_name);
-  if (napi_create_threadsafe_function(env, argv[2], NULL, readable_name, 0, 1, c, function_finalize, c, call_readable,
+  if (napi_create_threadsafe_function(env, argv[2], NULL, readable_name, 0, 1, c, owner_finalize, c, call_readable,
                                       &c->readable) != napi_ok) {
     rd_kafka_conf_destroy(conf);
     c->closed = 1;
@@ -442,7 +439,7 @@ static napi_value create(napi_env env, napi_callback_info info) {
   if (c->queue != NULL) rd_kafka_queue_cb_event_enable(c->queue, on_readable, c);
   napi_value handle;
   atomic_fetch_add(&c->owners, 1);
-  NAPI_OK(env, napi_create_external(env, c, handle_finalize, NULL, &handle));
+  NAPI_OK(env, napi_create_external(env, c, owner_finalize, NULL, &handle));
   return handle;
 }
 

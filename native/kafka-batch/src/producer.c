@@ -126,12 +126,10 @@ static void on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque) 
  * kept for admin requests) already reports connection and security failures. */
 static void on_log(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {}
 
-/* librdkafka's thread, queue lock held: only wake JS (no librdkafka calls here).
- * The readable call is the thread-safe function's call with no batch. */
+/* The readable call is the thread-safe function's call with no batch. */
 static void on_readable(rd_kafka_t* rk, void* opaque) {
   Producer* p = opaque;
-  if (atomic_exchange(&p->signalled, 1) != 0) return;
-  if (napi_call_threadsafe_function(p->tsfn, NULL, napi_tsfn_nonblocking) != napi_ok) atomic_store(&p->signalled, 0);
+  signal_once(&p->signalled, p->tsfn);
 }
 
 /* ---------- back on the JS thread ---------- */

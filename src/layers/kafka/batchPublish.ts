@@ -7,6 +7,7 @@ import { addonConfig, loadBatchAddon, packBatch } from "./batchProducer.ts"
 import type { KafkaBusOptions } from "./config.ts"
 import { producerConfig } from "./config.ts"
 import { CODE, toBusError } from "./errors.ts"
+import { makeQueueRoom } from "./queueRoom.ts"
 
 export type Send = (records: ReadonlyArray<OutgoingRecord>) => Effect.Effect<Acknowledgement, BusError>
 
@@ -74,34 +75,14 @@ export const makeBatchSend = (options: KafkaBusOptions): Effect.Effect<Send | un
       return fatal
     }
 
-    // Publishes waiting for room in librdkafka's queue (QUEUE_FULL): woken by
-    // any publish's completion, and at the latest after 50 ms, since a publish
-    // larger than the queue completes only after it produced its own rest.
-    const roomWaiters = new Set<() => void>()
-    // Woken from a snapshot: a waiter resumes synchronously, and if its retry
-    // still finds the queue full it registers again; iterating the live set
-    // would wake that new registration too, and so on without ever yielding
-    // (a spin that only ended when another thread freed room).
-    const wakeRoomWaiters = () => {
-      if (roomWaiters.size === 0) return
-      const waiting = [...roomWaiters]
-      roomWaiters.clear()
-      for (const wake of waiting) wake()
-    }
-    const waitForRoom = Effect.callback<void>((resume) => {
-      const wake = () => resume(Effect.void)
-      roomWaiters.add(wake)
-      return Effect.sync(() => {
-        roomWaiters.delete(wake)
-      })
-    }).pipe(Effect.timeoutOrElse({ duration: Duration.millis(50), orElse: () => Effect.void }))
+    const room = makeQueueRoom()
 
     const produceAll = (batch: BatchHandle, size: number) => {
       let next = 0
       return Effect.gen(function* () {
         next = addon.produce(batch, 0)
         while (next < size) {
-          yield* waitForRoom
+          yield* room.wait
           if (fatalError() !== undefined) {
             addon.abort(batch, next, CODE.ERR__FATAL)
             return
@@ -135,7 +116,7 @@ export const makeBatchSend = (options: KafkaBusOptions): Effect.Effect<Send | un
               const r = { errs, partitions, offsets }
               results = r
               if (deliver !== undefined) deliver(r)
-              wakeRoomWaiters()
+              room.wake()
             }
           ),
         catch: (err) => toBusError(`publishing to ${packed.topics.join(", ")}`, err)

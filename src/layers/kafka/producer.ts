@@ -8,6 +8,7 @@ import { producerConfig } from "./config.ts"
 import { CODE, codeOf, toBusError } from "./errors.ts"
 import type { Connectable, NativeLog, NativeProducer } from "./native.ts"
 import { nodeCallback, Producer } from "./native.ts"
+import { makeQueueRoom } from "./queueRoom.ts"
 import { connectionFailureOf, describeSecurity, protocolHint, securityFailureOf } from "./security.ts"
 
 /**
@@ -181,8 +182,7 @@ export const makeProducer = (options: KafkaBusOptions): Effect.Effect<KafkaProdu
     // A fatal error (e.g. the idempotent producer lost its sequence state) makes
     // every later publish fail at once with reason Fatal.
     let fatal: BusError | undefined
-    // Publishes waiting for room in librdkafka's queue (QUEUE_FULL).
-    const roomWaiters = new Set<() => void>()
+    const room = makeQueueRoom()
 
     const native = yield* Effect.acquireRelease(
       Effect.suspend(() => {
@@ -216,21 +216,8 @@ export const makeProducer = (options: KafkaBusOptions): Effect.Effect<KafkaProdu
         pending.remaining--
         if (pending.remaining === 0 && pending.done !== undefined) pending.done()
       }
-      if (roomWaiters.size > 0) {
-        // From a snapshot: a woken publish that registers again must wait for the next report.
-        const waiting = [...roomWaiters]
-        roomWaiters.clear()
-        for (const wake of waiting) wake()
-      }
+      room.wake()
     }
-
-    const waitForRoom = Effect.callback<void>((resume) => {
-      const wake = () => resume(Effect.void)
-      roomWaiters.add(wake)
-      return Effect.sync(() => {
-        roomWaiters.delete(wake)
-      })
-    }).pipe(Effect.timeoutOrElse({ duration: Duration.millis(50), orElse: () => Effect.void }))
 
     const awaitAll = (pending: Pending) =>
       Effect.callback<void>((resume) => {
@@ -260,7 +247,7 @@ export const makeProducer = (options: KafkaBusOptions): Effect.Effect<KafkaProdu
         } catch (err) {
           if (codeOf(err) === CODE.ERR__QUEUE_FULL) {
             // librdkafka holds maxInFlightRecords already: wait for deliveries.
-            yield* waitForRoom
+            yield* room.wait
             if (fatal !== undefined) return yield* fatal
           } else {
             // Records already handed over will still be reported; count the rest out.
