@@ -23,9 +23,10 @@ import type { VenueProtocol } from "./VenueProtocol.ts"
  * only to learn which books need a fresh snapshot, and gets it — Binance: the REST
  * depth snapshot, spaced by `restInterval` to respect the request-weight limit and
  * retried with backoff (honouring Retry-After); Coinbase/Kraken: unsubscribe and
- * subscribe the book again. The cost is a second normalization of each frame on
- * the live path, which is small next to the network and keeps the MarketFeed port
- * a plain stream of raw frames (recordable, replayable).
+ * subscribe the book again. The shadow skips the frames that cannot touch a book
+ * (VenueProtocol.bookNeutral: Binance's and Kraken's trades and quotes), so the
+ * second normalization costs little on the live path, and the MarketFeed port
+ * stays a plain stream of raw frames (recordable, replayable).
  *
  * Shards: symbols are packed into connections of at most `maxUnitsPerConnection`
  * subscription units (Binance: 1024 streams); adding symbols at runtime fills the
@@ -38,7 +39,10 @@ export interface LiveFeedStats {
   readonly disconnects: number
   readonly framesIn: number
   readonly framesOut: number
-  /** Frames the venue normalizer rejected (each also reaches the pipeline's DLQ). */
+  /**
+   * Frames the shadow normalizer rejected (each also reaches the pipeline's DLQ).
+   * Book-neutral frames are not checked here: the DLQ's count is the full one.
+   */
   readonly badFrames: number
   readonly resyncRequests: number
   readonly restSnapshots: number
@@ -263,6 +267,7 @@ export const makeLiveFeed = (
       Effect.suspend(() => buffer.take(BATCH)),
       (frames) => {
         for (const f of frames) {
+          if (f.kind === "ws" && protocol.bookNeutral(f.text)) continue
           const r = shadow.push(f)
           totals.badFrames += r.errors.length
           if (r.resync !== undefined && r.resync.length > 0) requestResync(r.resync)

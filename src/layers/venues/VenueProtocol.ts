@@ -30,6 +30,14 @@ export interface VenueProtocol {
   readonly conflateKey: (text: string) => string | undefined
   /** A frame announcing the venue will close this connection (reconnect at once). */
   readonly isShutdownNotice: (text: string) => boolean
+  /**
+   * True only for a frame that can neither change a book nor anything a book
+   * is checked against (sequence numbers, precisions, connection notes): a
+   * trade, quote or candle of a venue whose books are sequenced on their own.
+   * The feed's shadow normalizer (LiveFeed.ts) skips these, which spares
+   * ingest a second decode of most of its traffic. False whenever in doubt.
+   */
+  readonly bookNeutral: (text: string) => boolean
 }
 
 /** The value of the first `"<field>":"..."` in a JSON text, without parsing it. */

@@ -28,6 +28,21 @@ const messages = (method: "SUBSCRIBE" | "UNSUBSCRIBE", units: ReadonlyArray<stri
   return out
 }
 
+const WRAPPER = '{"stream":"'
+
+/** The combined-stream name a frame opens with (`btcusdt@trade`); undefined for a bare payload. */
+const streamName = (text: string): string | undefined => {
+  if (!text.startsWith(WRAPPER)) return undefined
+  const end = text.indexOf('"', WRAPPER.length)
+  return end < 0 ? undefined : text.slice(WRAPPER.length, end)
+}
+
+/** Books follow their own update ids (U/u), so trades, quotes and klines never touch them. */
+const isBookNeutralStream = (stream: string): boolean => {
+  const kind = stream.slice(stream.lastIndexOf("@") + 1)
+  return kind === "trade" || kind === "aggTrade" || kind === "bookTicker" || kind.startsWith("kline_")
+}
+
 export const BinanceProtocol: VenueProtocol = {
   exchange: "binance",
   native: (symbol) => symbol.replace(/[-/_]/g, "").toUpperCase(),
@@ -42,5 +57,14 @@ export const BinanceProtocol: VenueProtocol = {
     // A bare bookTicker payload has no event type.
     return text.includes('"e":') ? undefined : peekString(text, "s")
   },
-  isShutdownNotice: (text) => text.includes('"serverShutdown"')
+  // A market stream's frame cannot be the notice: only a bare payload or the
+  // `!serverShutdown` stream is searched, not every trade and quote.
+  isShutdownNotice: (text) => {
+    const stream = streamName(text)
+    return stream === undefined ? text.includes('"serverShutdown"') : stream === "!serverShutdown"
+  },
+  bookNeutral: (text) => {
+    const stream = streamName(text)
+    return stream !== undefined && isBookNeutralStream(stream)
+  }
 }

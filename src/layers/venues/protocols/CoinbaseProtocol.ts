@@ -33,5 +33,8 @@ export const CoinbaseProtocol: VenueProtocol = {
     if (first < 0 || text.indexOf('"product_id"', first + 1) >= 0) return undefined
     return `ticker|${peekString(text, "product_id") ?? ""}`
   },
-  isShutdownNotice: () => false
+  isShutdownNotice: () => false,
+  // sequence_num counts every channel of a connection: a hole seen on a trade
+  // message is a hole in the books too, so every frame must be checked.
+  bookNeutral: () => false
 }

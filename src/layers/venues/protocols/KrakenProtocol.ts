@@ -22,6 +22,8 @@ const params = (channel: string, symbol: ReadonlyArray<string>, depth: number): 
   }
 }
 
+const NEUTRAL_CHANNELS = ["trade", "ticker", "ohlc"].map((c) => `{"channel":"${c}"`)
+
 export const makeKrakenProtocol = (bookDepth = 10): VenueProtocol => {
   const messages = (method: "subscribe" | "unsubscribe", units: ReadonlyArray<string>, nextId: () => number) => {
     const out: Array<string> = []
@@ -45,7 +47,10 @@ export const makeKrakenProtocol = (bookDepth = 10): VenueProtocol => {
       if (first < 0 || text.indexOf('"symbol"', first + 1) >= 0) return undefined
       return `ticker|${peekString(text, "symbol") ?? ""}`
     },
-    isShutdownNotice: () => false
+    isShutdownNotice: () => false,
+    // Books are checked by their own CRC32 at the precisions of the `instrument`
+    // channel; trades, tickers and candles never touch them.
+    bookNeutral: (text) => NEUTRAL_CHANNELS.some((c) => text.startsWith(c))
   }
 }
 
