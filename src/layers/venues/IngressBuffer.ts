@@ -138,18 +138,12 @@ export class IngressBuffer {
     return out
   }
 
-  /**
-   * Waits until at least one frame is there, then takes up to `max`. After a
-   * wait it yields once before taking: the socket's reader offers the first
-   * frame of a read at once and the rest after its own yield
-   * (LiveConnection.ts), so the whole read is taken as one chunk rather than
-   * its first frame alone.
-   */
+  /** Waits until at least one frame is there, then takes up to `max`. */
   take(max: number): Effect.Effect<Array<RawFrame>> {
     return Effect.suspend(() => {
       if (this.size > 0) return Effect.succeed(this.takeNow(max))
       this.latch.closeUnsafe()
-      return Effect.flatMap(this.latch.await, () => Effect.flatMap(Effect.yieldNow, () => this.take(max)))
+      return Effect.flatMap(this.latch.await, () => this.take(max))
     })
   }
 }

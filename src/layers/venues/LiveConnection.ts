@@ -171,11 +171,6 @@ const session = (shard: Shard, deps: ShardDeps) =>
             buffer.offer({ exchange: config.exchange, kind: "ws", receivedTs, text })
             if (protocol.isShutdownNotice(text)) return { reason: "the venue announced a shutdown", planned: true }
           }
-          // The socket resumes this fiber synchronously on the first frame of a
-          // read. Yielding lets the rest of that read's frames gather in the
-          // socket's buffer, so they come back as one batch, instead of one
-          // pass of this loop (and its Effects) per frame.
-          yield* Effect.yieldNow
         }
       })
       const rotation =
