@@ -59,7 +59,9 @@ const stage = (size: number) =>
     const chunks = chunked(size)
     let next = 0
     const pull = Effect.suspend(() =>
-      next < chunks.length ? Effect.succeed(chunks[next++] as unknown as readonly [RawFrame, ...Array<RawFrame>]) : Cause.done()
+      next < chunks.length
+        ? Effect.succeed(chunks[next++] as unknown as readonly [RawFrame, ...Array<RawFrame>])
+        : Cause.done()
     )
     const feed = MarketFeed.of({ frames: Stream.fromPull(Effect.succeed(pull)) })
     const started = performance.now()

@@ -70,11 +70,23 @@ export const ingestToBus = Effect.fn("IngestStage.run")(function* (options: Inge
   const feed = yield* MarketFeed
   const bus = yield* Bus
   const wanted = options.symbols === undefined ? undefined : new Set(options.symbols.map(symbolKey))
-  const keep = (e: MarketEvent): boolean =>
-    wanted === undefined ||
-    e._tag === "FeedStatus" ||
-    wanted.has(symbolKey(e.symbol)) ||
-    wanted.has(symbolKey(e.nativeSymbol))
+  // The verdict per (symbol, native symbol) pair, decided once: a venue has a
+  // bounded set of instruments, and two string rewrites per event showed in profiles.
+  const verdicts = new Map<string, Map<string, boolean>>()
+  const keep = (e: MarketEvent): boolean => {
+    if (wanted === undefined || e._tag === "FeedStatus") return true
+    let byNative = verdicts.get(e.symbol)
+    if (byNative === undefined) {
+      byNative = new Map()
+      verdicts.set(e.symbol, byNative)
+    }
+    let verdict = byNative.get(e.nativeSymbol)
+    if (verdict === undefined) {
+      verdict = wanted.has(symbolKey(e.symbol)) || wanted.has(symbolKey(e.nativeSymbol))
+      byNative.set(e.nativeSymbol, verdict)
+    }
+    return verdict
+  }
 
   const normalizers = new Map<Exchange, Normalizer>()
   const normalizerFor = (exchange: Exchange): Normalizer => {
@@ -172,10 +184,10 @@ export const ingestToBus = Effect.fn("IngestStage.run")(function* (options: Inge
   ): Effect.Effect<void> => {
     const statuses: Array<FeedStatus> = []
     const timed: Array<TimedEvent> = []
+    // The events themselves are the timed records (no copy per event).
     for (const e of events) {
       if (e._tag === "FeedStatus") statuses.push(e)
-      else if (e.receivedTs !== undefined)
-        timed.push({ exchange: e.exchange, symbol: e.symbol, exchangeTs: e.exchangeTs, receivedTs: e.receivedTs })
+      else timed.push(e)
     }
     const deadLettersByError = new Map<string, number>()
     for (const l of letters) deadLettersByError.set(l.error, (deadLettersByError.get(l.error) ?? 0) + 1)
