@@ -14,7 +14,7 @@
  * round per case as µs per chunk, µs per event, and the ratio of the stage's
  * time per event to the reference's.
  */
-import { Cause, Effect, Layer, Stream } from "effect"
+import { Cause, Effect, Stream } from "effect"
 import type { RawFrame } from "../src/domain/Recording.ts"
 import { micros } from "../src/domain/Time.ts"
 import { topicCatalog } from "../src/domain/Topics.ts"
@@ -70,7 +70,7 @@ const stage = (size: number) =>
     if (stats.published !== N || stats.deadLetters !== 0)
       throw new Error(`published ${stats.published} of ${N} with ${stats.deadLetters} dead letters`)
     return seconds
-  }).pipe(Effect.provide(Layer.mergeAll(Health.layer)))
+  }).pipe(Effect.provide(Health.layer))
 
 /** The reference: the normalizer alone. */
 const normalizeOnly = (): number => {

@@ -11,7 +11,7 @@ import { backoffSchedule, type Lifecycle, runShard, type Shard, type ShardDeps }
 import { BinanceProtocol } from "./protocols/BinanceProtocol.ts"
 import { CoinbaseProtocol } from "./protocols/CoinbaseProtocol.ts"
 import { makeKrakenProtocol } from "./protocols/KrakenProtocol.ts"
-import type { VenueProtocol } from "./VenueProtocol.ts"
+import { shadowReads, type VenueProtocol } from "./VenueProtocol.ts"
 
 /**
  * A venue's live feed: raw frames from one or more WebSocket connections
@@ -267,7 +267,7 @@ export const makeLiveFeed = (
       Effect.suspend(() => buffer.take(BATCH)),
       (frames) => {
         for (const f of frames) {
-          if (f.kind === "ws" && protocol.bookNeutral(f.text)) continue
+          if (!shadowReads(protocol, f)) continue
           const r = shadow.push(f)
           totals.badFrames += r.errors.length
           if (r.resync !== undefined && r.resync.length > 0) requestResync(r.resync)

@@ -1,4 +1,5 @@
 import type { Exchange } from "../../domain/Identity.ts"
+import type { RawFrame } from "../../domain/Recording.ts"
 
 /** What a live feed subscribes to per symbol. */
 export type FeedChannel = "trades" | "quotes" | "book" | "candles"
@@ -39,6 +40,10 @@ export interface VenueProtocol {
    */
   readonly bookNeutral: (text: string) => boolean
 }
+
+/** Whether the feed's shadow normalizer must read a frame: REST snapshots always, venue frames unless book-neutral. */
+export const shadowReads = (protocol: VenueProtocol, frame: RawFrame): boolean =>
+  frame.kind !== "ws" || !protocol.bookNeutral(frame.text)
 
 /** The value of the first `"<field>":"..."` in a JSON text, without parsing it. */
 export const peekString = (text: string, field: string): string | undefined => {

@@ -70,23 +70,20 @@ export const ingestToBus = Effect.fn("IngestStage.run")(function* (options: Inge
   const feed = yield* MarketFeed
   const bus = yield* Bus
   const wanted = options.symbols === undefined ? undefined : new Set(options.symbols.map(symbolKey))
-  // The verdict per (symbol, native symbol) pair, decided once: a venue has a
-  // bounded set of instruments, and two string rewrites per event showed in profiles.
-  const verdicts = new Map<string, Map<string, boolean>>()
-  const keep = (e: MarketEvent): boolean => {
-    if (wanted === undefined || e._tag === "FeedStatus") return true
-    let byNative = verdicts.get(e.symbol)
-    if (byNative === undefined) {
-      byNative = new Map()
-      verdicts.set(e.symbol, byNative)
-    }
-    let verdict = byNative.get(e.nativeSymbol)
+  // Whether a symbol (normalized or native) is wanted, decided once per name: a
+  // venue has a bounded set of instruments, and two string rewrites per event
+  // showed in profiles.
+  const wantedByName = new Map<string, boolean>()
+  const isWanted = (name: string, set: ReadonlySet<string>): boolean => {
+    let verdict = wantedByName.get(name)
     if (verdict === undefined) {
-      verdict = wanted.has(symbolKey(e.symbol)) || wanted.has(symbolKey(e.nativeSymbol))
-      byNative.set(e.nativeSymbol, verdict)
+      verdict = set.has(symbolKey(name))
+      wantedByName.set(name, verdict)
     }
     return verdict
   }
+  const keep = (e: MarketEvent): boolean =>
+    wanted === undefined || e._tag === "FeedStatus" || isWanted(e.symbol, wanted) || isWanted(e.nativeSymbol, wanted)
 
   const normalizers = new Map<Exchange, Normalizer>()
   const normalizerFor = (exchange: Exchange): Normalizer => {
