@@ -1,9 +1,9 @@
-import { Cause, Clock, Duration, Effect, Option, Queue, Schedule, Schema } from "effect"
-import { Socket } from "effect/socket"
+import { Cause, Clock, Deferred, Duration, Effect, Option, Queue, Schedule } from "effect"
 import type { RawFrame } from "../../domain/Recording.ts"
 import { type EpochMicros, micros } from "../../domain/Time.ts"
 import { type ConnectionState, connectionNoteText } from "../../domain/venues/common/ConnectionNote.ts"
 import { recordReconnect } from "../PipelineMetrics.ts"
+import { openFrameSocket, SessionEnded } from "./FrameSocket.ts"
 import type { IngressBuffer } from "./IngressBuffer.ts"
 import type { LiveFeedConfig } from "./LiveConfig.ts"
 import type { VenueProtocol } from "./VenueProtocol.ts"
@@ -22,7 +22,7 @@ import type { VenueProtocol } from "./VenueProtocol.ts"
  *  - Reconnects: a session that ends after having been healthy (open at least
  *    `healthyAfter`, planned or not) reconnects at once; failures back off with the
  *    exponential, capped, jittered Schedule from the config. A clean close (code
- *    1000) is a SocketError like any other and is handled the same way.
+ *    1000) ends the session like any other close and is handled the same way.
  *  - Connect and disconnect are written into the frame stream as connection notes
  *    (see ConnectionNote.ts), so they become FeedStatus events downstream.
  */
@@ -47,11 +47,12 @@ export type Lifecycle =
       readonly detail: string
     }
 
-export class SessionEnded extends Schema.TaggedError<SessionEnded>()("SessionEnded", {
-  reason: Schema.String,
-  /** Whether the socket had opened (a failed attempt to connect has not). */
-  connected: Schema.Boolean
-}) {}
+export { SessionEnded }
+
+interface SessionEnd {
+  readonly reason: string
+  readonly planned: boolean
+}
 
 export interface Shard {
   readonly id: number
@@ -80,18 +81,6 @@ const noteFrame = (deps: ShardDeps, state: ConnectionState, reason: string, at: 
   text: connectionNoteText({ state, reason, at })
 })
 
-const describeSocketError = (e: Socket.SocketError): string => {
-  const r = e.reason
-  switch (r._tag) {
-    case "SocketCloseError":
-      return `closed by the venue (code ${r.code}${r.closeReason === undefined ? "" : `: ${r.closeReason}`})`
-    case "SocketOpenError":
-      return `could not connect (${r.kind})`
-    default:
-      return `socket ${r._tag}`
-  }
-}
-
 export const backoffSchedule = (config: LiveFeedConfig) =>
   Schedule.min([
     Schedule.exponential(config.reconnect.initial, config.reconnect.factor),
@@ -110,17 +99,29 @@ const session = (shard: Shard, deps: ShardDeps) =>
         attempt: deps.counters.attempts,
         at: yield* Clock.currentTimeMillis
       })
-      const socket = yield* Socket.makeWebSocket(config.wsUrl, { openTimeout: config.openTimeout })
-      const pull = yield* Socket.readerString(socket).pipe(
-        Effect.mapError((e) => new SessionEnded({ reason: describeSocketError(e), connected: false }))
-      )
-      const writer = yield* socket.writer
+      // Frames go from the socket's message event straight into the ingress buffer
+      // (FrameSocket.ts); this fiber only waits for how the session ends.
+      const staleMs = Duration.toMillis(config.staleAfter)
+      let lastFrameMs = yield* Clock.currentTimeMillis
+      const shutdown = Deferred.makeUnsafe<SessionEnd>()
+      const socket = yield* openFrameSocket(config.wsUrl, config.openTimeout, {
+        onOpen: (at) => {
+          lastFrameMs = Math.floor(at / 1000)
+          buffer.offer(noteFrame(deps, "connected", `connected to ${config.wsUrl} (shard ${shard.id})`, at))
+        },
+        onFrame: (text, receivedTs) => {
+          lastFrameMs = Math.floor(receivedTs / 1000)
+          deps.counters.framesIn++
+          buffer.offer({ exchange: config.exchange, kind: "ws", receivedTs, text })
+          if (protocol.isShutdownNotice(text))
+            Deferred.doneUnsafe(shutdown, Effect.succeed({ reason: "the venue announced a shutdown", planned: true }))
+        }
+      })
       const openedAt = yield* Clock.currentTimeMillis
       deps.counters.connects++
       if (deps.counters.connects > 1) yield* recordReconnect(config.exchange)
       shard.connected = true
       yield* Effect.addFinalizer(() => Effect.sync(() => (shard.connected = false)))
-      buffer.offer(noteFrame(deps, "connected", `connected to ${config.wsUrl} (shard ${shard.id})`, yield* nowMicros))
       yield* deps.lifecycle({ _tag: "Connected", shard: shard.id, at: openedAt })
 
       // Replay the stored subscriptions; queued commands predate this connection and are covered by them.
@@ -128,7 +129,7 @@ const session = (shard: Shard, deps: ShardDeps) =>
       const initial = protocol.subscribe([...protocol.baseUnits, ...shard.units], deps.nextId)
       const send = (text: string) =>
         Effect.gen(function* () {
-          yield* writer.write(text)
+          yield* socket.send(text)
           yield* deps.lifecycle({ _tag: "Sent", shard: shard.id, at: yield* Clock.currentTimeMillis, text })
           yield* Effect.sleep(config.controlInterval)
         })
@@ -142,8 +143,6 @@ const session = (shard: Shard, deps: ShardDeps) =>
       // The stale-feed watchdog is one timer per quiet period, not a timeout per
       // socket read: at 10k frames/s a timeout fiber per read (started, then
       // interrupted) cost more of ingest's CPU than decoding the frames.
-      const staleMs = Duration.toMillis(config.staleAfter)
-      let lastFrameMs = yield* Clock.currentTimeMillis
       const watchdog = Effect.gen(function* () {
         for (;;) {
           const now = yield* Clock.currentTimeMillis
@@ -157,22 +156,7 @@ const session = (shard: Shard, deps: ShardDeps) =>
           yield* Effect.sleep(Duration.millis(due - now))
         }
       })
-      const read = Effect.gen(function* () {
-        for (;;) {
-          const batch = yield* pull.pipe(
-            Effect.mapError((e) =>
-              Socket.isSocketError(e) ? new SessionEnded({ reason: describeSocketError(e), connected: true }) : e
-            )
-          )
-          const receivedTs = yield* nowMicros
-          lastFrameMs = Math.floor(receivedTs / 1000)
-          deps.counters.framesIn += batch.length
-          for (const text of batch) {
-            buffer.offer({ exchange: config.exchange, kind: "ws", receivedTs, text })
-            if (protocol.isShutdownNotice(text)) return { reason: "the venue announced a shutdown", planned: true }
-          }
-        }
-      })
+      const read = Effect.raceFirst(Deferred.await(shutdown), socket.ended)
       const rotation =
         config.rotateAfter === undefined
           ? Effect.never
