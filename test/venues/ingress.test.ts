@@ -1,4 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
+import { Effect, Fiber } from "effect"
 import fc from "fast-check"
 import type { RawFrame } from "../../src/domain/Recording.ts"
 import { micros } from "../../src/domain/Time.ts"
@@ -90,4 +91,26 @@ describe("IngressBuffer policy", () => {
       )
     )
   })
+
+  it.effect("a waiting taker gets the frames offered in one synchronous run as one chunk, and is woken for them", () =>
+    Effect.gen(function* () {
+      const b = new IngressBuffer("binance", 100, BinanceProtocol.conflateKey)
+      const taker = yield* Effect.forkChild(b.take(100), { startImmediately: true })
+      // One socket read: its frames are dispatched back to back, with no turn of the event loop between them.
+      for (let i = 1; i <= 5; i++) b.offer(trade(i))
+      const chunk = yield* Fiber.join(taker)
+      assert.deepStrictEqual(
+        chunk.map((f) => f.text),
+        [1, 2, 3, 4, 5].map((i) => trade(i).text)
+      )
+      // A later offer wakes a taker that waits again.
+      const next = yield* Effect.forkChild(b.take(100), { startImmediately: true })
+      yield* Effect.promise(() => Promise.resolve())
+      b.offer(trade(6))
+      assert.deepStrictEqual(
+        (yield* Fiber.join(next)).map((f) => f.text),
+        [trade(6).text]
+      )
+    })
+  )
 })

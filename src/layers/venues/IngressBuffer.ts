@@ -39,6 +39,7 @@ export class IngressBuffer {
   /** Conflation key -> index in `items` of the waiting frame with that key. */
   private readonly waiting = new Map<string, number>()
   private readonly latch = Latch.makeUnsafe(false)
+  private wakeQueued = false
   private droppedInEpisode = 0
   private episodeStart = 0
   private readonly counts = { queued: 0, conflated: 0, dropped: 0, overflows: 0 }
@@ -107,6 +108,21 @@ export class IngressBuffer {
     this.items.push(frame)
     this.keys.push(key)
     this.counts.queued++
+    // The taker is woken on a microtask, not at once: a socket read's frames are
+    // dispatched one event at a time in one synchronous run, and waking the taker
+    // on the first would have it take that frame alone (opening the latch resumes
+    // a waiting fiber synchronously) and the rest as a second chunk, each paying
+    // a chunk's fixed cost. The microtask runs as soon as that run ends, so the
+    // read becomes one chunk at the cost of microseconds, unlike a yield to the
+    // event loop (setImmediate), which measurably delayed the first frame (BENCHMARKS.md).
+    if (!this.wakeQueued) {
+      this.wakeQueued = true
+      queueMicrotask(this.wake)
+    }
+  }
+
+  private readonly wake = (): void => {
+    this.wakeQueued = false
     this.latch.openUnsafe()
   }
 
