@@ -2,7 +2,7 @@
  * Live venue feeds. For a program:
  *
  *   const config = yield* liveFeedConfig("binance", ["BTC-USDT", "ETH-USDT"])   // env overrides endpoints
- *   program.pipe(Effect.provide(layerLiveMarketFeed(config)), Effect.provide(NodeSocket.layerWebSocketConstructor))
+ *   program.pipe(Effect.provide(layerLiveMarketFeed(config)), Effect.provide(NodeWS.layerWebSocketConstructor))
  *
  * or `makeLiveFeed(config)` (scoped) for the handle with runtime `addSymbols` /
  * `removeSymbols`, `stats` and the connection `lifecycle` stream. The frames are

@@ -211,7 +211,7 @@ export const demoCommand = Command.make(
         const [venues, socket, live] = yield* Effect.promise(() =>
           Promise.all([
             import("../../layers/venues/index.ts"),
-            import("@effect/platform-node/NodeSocket"),
+            import("@effect/platform-node/NodeWS"),
             import("../demo/LiveSource.ts")
           ])
         )

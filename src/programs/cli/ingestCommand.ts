@@ -125,7 +125,9 @@ const feedLayer = (f: Flags, symbols: ReadonlyArray<string> | undefined) =>
           return yield* new UsageError({ detail: "--source live needs --symbols (e.g. --symbols BTCUSDT,ETHUSDT)" })
         }
         const [venues, socket] = yield* Effect.promise(() =>
-          Promise.all([import("../../layers/venues/index.ts"), import("@effect/platform-node/NodeSocket")])
+          // The `ws` client: about a fifth less of the feed's CPU per frame than Node's
+          // own WebSocket (bench/feed.bench.ts, BENCHMARKS.md), and it sends handshake headers.
+          Promise.all([import("../../layers/venues/index.ts"), import("@effect/platform-node/NodeWS")])
         )
         const config = yield* venues.liveFeedConfig(f.exchange, symbols)
         const layer: Layer.Layer<MarketFeed> = venues
