@@ -1,12 +1,14 @@
 import { Clock, Deferred, type Duration, Effect, Schema, type Scope } from "effect"
 import { Socket } from "effect/socket"
-import { type EpochMicros, micros } from "../../domain/Time.ts"
+import { type EpochMicros, fromNanosBigInt } from "../../domain/Time.ts"
 
 export class SessionEnded extends Schema.TaggedError<SessionEnded>()("SessionEnded", {
   reason: Schema.String,
   /** Whether the socket had opened (a failed attempt to connect has not). */
   connected: Schema.Boolean
 }) {}
+
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err))
 
 export interface FrameHandlers {
   /** The socket is open; called before any frame of it. */
@@ -29,7 +31,7 @@ export interface FrameSocket {
  * Why not Effect's `Socket.readerString`: it resumes the reading fiber once per
  * frame, and a feed's frames arrive one message event at a time, so ingest paid
  * a fiber resumption (and the read loop's Effect steps) for every frame; that
- * was about a third of what reading a frame cost (BENCHMARKS.md). The handler
+ * was a quarter to a third of what the feed paid per frame (BENCHMARKS.md). The handler
  * here is plain code (the ingress buffer's offer never blocks), and the fiber
  * only waits for the end.
  *
@@ -47,7 +49,7 @@ export const openFrameSocket = (
   Effect.gen(function* () {
     const construct = yield* Socket.WebSocketConstructor
     const clock = yield* Clock.Clock
-    const nowMicros = (): EpochMicros => micros(Number(clock.currentTimeNanosUnsafe() / 1000n))
+    const nowMicros = (): EpochMicros => fromNanosBigInt(clock.currentTimeNanosUnsafe())
     const opened = Deferred.makeUnsafe<void>()
     const ended = Deferred.makeUnsafe<never, SessionEnded>()
     let open = false
@@ -74,7 +76,7 @@ export const openFrameSocket = (
         handlers.onFrame(text, nowMicros())
       } catch (err) {
         // A throwing handler would otherwise surface in the socket's event dispatch, outside any fiber.
-        end(`frame handler failed: ${err instanceof Error ? err.message : String(err)}`)
+        end(`frame handler failed: ${messageOf(err)}`)
       }
     }
     // An error on an open socket is followed by its close (WHATWG and ws alike), which says more: the code.
@@ -102,7 +104,7 @@ export const openFrameSocket = (
         },
         catch: (err) =>
           new SessionEnded({
-            reason: `could not connect (${err instanceof Error ? err.message : String(err)})`,
+            reason: `could not connect (${messageOf(err)})`,
             connected: false
           })
       }),
@@ -136,7 +138,7 @@ export const openFrameSocket = (
         try: () => ws.send(text),
         catch: (err) =>
           new SessionEnded({
-            reason: `send failed: ${err instanceof Error ? err.message : String(err)}`,
+            reason: `send failed: ${messageOf(err)}`,
             connected: true
           })
       })

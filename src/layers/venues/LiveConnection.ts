@@ -1,6 +1,6 @@
 import { Cause, Clock, Deferred, Duration, Effect, Option, Queue, Schedule } from "effect"
 import type { RawFrame } from "../../domain/Recording.ts"
-import { type EpochMicros, micros } from "../../domain/Time.ts"
+import { type EpochMicros, fromNanosBigInt, toMillis } from "../../domain/Time.ts"
 import { type ConnectionState, connectionNoteText } from "../../domain/venues/common/ConnectionNote.ts"
 import { recordReconnect } from "../PipelineMetrics.ts"
 import { openFrameSocket, SessionEnded } from "./FrameSocket.ts"
@@ -47,8 +47,6 @@ export type Lifecycle =
       readonly detail: string
     }
 
-export { SessionEnded }
-
 interface SessionEnd {
   readonly reason: string
   readonly planned: boolean
@@ -72,7 +70,7 @@ export interface ShardDeps {
   readonly counters: { attempts: number; connects: number; disconnects: number; framesIn: number }
 }
 
-const nowMicros = Effect.map(Clock.currentTimeNanos, (ns): EpochMicros => micros(Number(ns / 1000n)))
+const nowMicros = Effect.map(Clock.currentTimeNanos, fromNanosBigInt)
 
 const noteFrame = (deps: ShardDeps, state: ConnectionState, reason: string, at: EpochMicros): RawFrame => ({
   exchange: deps.config.exchange,
@@ -106,11 +104,11 @@ const session = (shard: Shard, deps: ShardDeps) =>
       const shutdown = Deferred.makeUnsafe<SessionEnd>()
       const socket = yield* openFrameSocket(config.wsUrl, config.openTimeout, {
         onOpen: (at) => {
-          lastFrameMs = Math.floor(at / 1000)
+          lastFrameMs = toMillis(at)
           buffer.offer(noteFrame(deps, "connected", `connected to ${config.wsUrl} (shard ${shard.id})`, at))
         },
         onFrame: (text, receivedTs) => {
-          lastFrameMs = Math.floor(receivedTs / 1000)
+          lastFrameMs = toMillis(receivedTs)
           deps.counters.framesIn++
           buffer.offer({ exchange: config.exchange, kind: "ws", receivedTs, text })
           if (protocol.isShutdownNotice(text))

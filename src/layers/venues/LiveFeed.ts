@@ -1,7 +1,7 @@
 import { Clock, Duration, Effect, Latch, Layer, Queue, Schema, type Scope, Stream } from "effect"
 import type { Socket } from "effect/socket"
 import type { RawFrame } from "../../domain/Recording.ts"
-import { micros } from "../../domain/Time.ts"
+import { fromNanosBigInt } from "../../domain/Time.ts"
 import { VENUES } from "../../domain/venues/index.ts"
 import { MarketFeed } from "../../services/MarketFeed.ts"
 import { setQueueDepth } from "../PipelineMetrics.ts"
@@ -214,7 +214,7 @@ export const makeLiveFeed = (
           ),
           Effect.retry(backoffSchedule(config))
         )
-        const receivedTs = micros(Number((yield* Clock.currentTimeNanos) / 1000n))
+        const receivedTs = fromNanosBigInt(yield* Clock.currentTimeNanos)
         buffer.offer({
           exchange: config.exchange,
           kind: "rest",
